@@ -1,0 +1,5 @@
+"""kerazoo.callbacks: the callbacks TensorFlow Addons had and Keras 3 lacks, plus modern additions.
+
+Every public object here is registered in kerazoo.registry.registry("callbacks") and for Keras
+serialization under the package "kerazoo".
+"""

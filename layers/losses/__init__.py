@@ -1,0 +1,5 @@
+"""kerazoo.losses: the losses TensorFlow Addons had and Keras 3 lacks, plus modern additions.
+
+Every public object here is registered in kerazoo.registry.registry("losses") and for Keras
+serialization under the package "kerazoo".
+"""

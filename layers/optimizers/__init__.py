@@ -1,0 +1,5 @@
+"""kerazoo.optimizers: the optimizers TensorFlow Addons had and Keras 3 lacks, plus modern additions.
+
+Every public object here is registered in kerazoo.registry.registry("optimizers") and for Keras
+serialization under the package "kerazoo".
+"""

@@ -1,0 +1,1 @@
+"""kerazoo.recipes: task recipes (config -> data -> model -> strategy -> trainer -> export)."""

@@ -1,0 +1,1 @@
+"""kerazoo.zoo: reference CNN, LSTM and MLP builders behind one registry, with presets."""
