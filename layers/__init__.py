@@ -3,3 +3,7 @@
 Every public layer here is registered in ``kerazoo.registry.registry("layers")`` and for Keras
 serialization under the package ``"kerazoo"``.
 """
+
+# --- modern building blocks (DropPath, SqueezeExcitation, ... ) ---
+
+# --- layers and RNN cells from TensorFlow Addons ---

@@ -1,0 +1,1 @@
+"""Small, license-clean datasets shipped inside kerazoo, each with a data card."""
