@@ -1,1 +1,42 @@
-"""kerazoo.zoo: reference CNN, LSTM and MLP builders behind one registry, with presets."""
+"""kerazoo.zoo: reference CNN, LSTM and MLP builders behind one registry, with presets.
+
+Every model is registered in ``kerazoo.registry.registry("models")`` by a small builder function
+whose name is the model name (timm style). Built models are plain functional ``keras.Model``s of
+two named parts, ``backbone`` and ``head``:
+
+>>> from kerazoo import zoo
+>>> model = zoo.build("resnet20", num_classes=10)
+>>> model.get_layer("backbone").output.shape
+(None, 8, 8, 64)
+
+Inputs: image models take float ``[H, W, C]`` preprocessed as ``model_config(name)
+["preprocessing"]`` says; text models int token ids ``[T]`` (overrides ``vocab_size``,
+``sequence_length``); audio models log-mel ``[T, F, 1]`` (CNNs) or ``[T, F]`` (LSTMs);
+forecasters ``[lookback, features]`` and return ``[horizon, targets]``. Classifier heads return
+logits (train with ``from_logits=True``).
+"""
+
+from kerazoo.zoo import audio, cnn, forecasting, lstm, mlp, resnet  # noqa: F401  (registers)
+from kerazoo.zoo.api import (
+    TASKS,
+    build,
+    list_models,
+    model_config,
+    replace_head,
+    set_backbone_trainable,
+)
+from kerazoo.zoo.presets import from_preset, list_presets, save_to_preset
+from kerazoo.zoo.profile import profile
+
+__all__ = [
+    "TASKS",
+    "build",
+    "list_models",
+    "from_preset",
+    "list_presets",
+    "model_config",
+    "profile",
+    "replace_head",
+    "save_to_preset",
+    "set_backbone_trainable",
+]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from kerazoo import __version__
 from kerazoo.errors import KerazooError
 
-COMMAND_MODULES = ("kerazoo.cli.catalog",)
+COMMAND_MODULES = ("kerazoo.cli.catalog", "kerazoo.cli.serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,62 @@
+"""``kerazoo serve EXPORT_DIR``: serve an export over TensorFlow Serving's REST and gRPC APIs."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve an exported SavedModel (TensorFlow Serving REST and gRPC APIs)",
+        description=(
+            "Serve EXPORT_DIR (EXPORT_DIR/<version>/saved_model.pb, as TensorFlow Serving "
+            "expects) over TensorFlow Serving's REST and gRPC APIs. The newest version answers "
+            "unversioned requests; new versions are picked up without a restart."
+        ),
+    )
+    parser.add_argument("export_dir", metavar="EXPORT_DIR", help="model base directory")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to bind (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--rest-port", type=int, default=8501,
+                        help="REST port; 0 picks a free port, -1 turns REST off (default: 8501)")
+    parser.add_argument("--grpc-port", type=int, default=8500,
+                        help="gRPC port; 0 picks a free port, -1 turns gRPC off (default: 8500)")
+    parser.add_argument("--model-name", default="default",
+                        help="model name in URLs and model_spec.name (default: default)")
+    parser.add_argument("--batching", action="store_true",
+                        help="turn on server-side dynamic batching")
+    parser.add_argument("--max-batch-size", type=int, default=32,
+                        help="most rows in one batched call (default: 32)")
+    parser.add_argument("--batch-timeout-ms", type=float, default=2.0,
+                        help="how long a batch waits to fill, in ms (default: 2)")
+    parser.add_argument("--max-request-bytes", type=int, default=16 << 20,
+                        help="largest request body accepted (default: 16 MiB)")
+    parser.add_argument("--poll-seconds", type=float, default=2.0,
+                        help="seconds between scans for new versions; 0: off (default: 2)")
+    parser.add_argument("--shutdown-timeout", type=float, default=10.0,
+                        help="seconds SIGTERM waits for in-flight requests (default: 10)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kerazoo.errors import ConfigError
+    from kerazoo.serving.batching import BatchingOptions
+    from kerazoo.serving.server import ModelServer, ServerConfig
+
+    if args.rest_port < 0 and args.grpc_port < 0:
+        raise ConfigError("--rest-port and --grpc-port are both -1: nothing to serve")
+    try:
+        batching = (
+            BatchingOptions(args.max_batch_size, args.batch_timeout_ms) if args.batching else None
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    config = ServerConfig(
+        export_dir=args.export_dir, model_name=args.model_name, host=args.host,
+        rest_port=args.rest_port, grpc_port=args.grpc_port, batching=batching,
+        max_request_bytes=args.max_request_bytes, poll_interval_s=args.poll_seconds,
+        shutdown_timeout_s=args.shutdown_timeout,
+    )
+    ModelServer(config).serve_forever()
+    return 0

@@ -1,0 +1,56 @@
+"""Shared pieces of the kerazoo metrics: weighted counting with sum-mergeable results.
+
+Every metric here keeps its state as sums (counts, histograms, totals) so replicas under a
+``tf.distribute`` strategy merge by addition, which Keras does for variables created with
+``aggregation="sum"``. Counting goes through ``ops.segment_sum`` with a static number of segments:
+unlike ``bincount`` it has a static output shape, so it compiles under XLA and ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+from keras import ops
+
+
+def flat_weights(sample_weight, like):
+    """Per-element float32 weights shaped like the flat int tensor ``like``."""
+    ones = ops.ones_like(like, dtype="float32")
+    if sample_weight is None:
+        return ones
+    weight = ops.cast(sample_weight, "float32")
+    if len(weight.shape) == 0:
+        return ones * weight
+    return ops.reshape(weight, (-1,))
+
+
+def weighted_counts(index, num_bins: int, weights):
+    """``counts[b] = sum(weights[index == b])``; out-of-range indices count nowhere."""
+    index = ops.cast(index, "int32")
+    valid = ops.logical_and(index >= 0, index < num_bins)
+    weights = ops.where(valid, weights, ops.zeros_like(weights))
+    index = ops.clip(index, 0, num_bins - 1)
+    return ops.segment_sum(weights, index, num_segments=num_bins)
+
+
+def confusion_counts(labels, predictions, num_classes: int, sample_weight=None):
+    """``(num_classes, num_classes)`` float32 matrix, rows = true class, columns = predicted.
+
+    Pairs with a label or prediction outside ``[0, num_classes)`` are not counted.
+    """
+    labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
+    predictions = ops.reshape(ops.cast(predictions, "int32"), (-1,))
+    weights = flat_weights(sample_weight, labels)
+    in_range = ops.logical_and(
+        ops.logical_and(labels >= 0, labels < num_classes),
+        ops.logical_and(predictions >= 0, predictions < num_classes),
+    )
+    weights = ops.where(in_range, weights, ops.zeros_like(weights))
+    counts = weighted_counts(labels * num_classes + predictions, num_classes**2, weights)
+    return ops.reshape(counts, (num_classes, num_classes))
+
+
+def check_num_classes(num_classes, minimum: int = 2) -> int:
+    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < minimum:
+        raise ValueError(
+            f"`num_classes` must be an integer >= {minimum}. Received: num_classes={num_classes}"
+        )
+    return int(num_classes)

@@ -1,0 +1,317 @@
+"""Experiment configuration: typed dataclasses, a YAML file and ``--set a.b=c`` overrides.
+
+A config has four sections, ``data``, ``model``, ``train`` and ``runtime``. A task may extend a
+section with its own fields by subclassing it (text: ``text_column``; series: ``lookback``), and
+supplies its defaults with :meth:`kerazoo.recipes.task.Task.default_config`. Every key read from a
+file or an override is checked against the dataclass: an unknown key names the closest valid one,
+a value of the wrong type names the expected type.
+
+Example:
+
+>>> from kerazoo.recipes.config import ExperimentConfig, apply_overrides
+>>> config = apply_overrides(ExperimentConfig(task="demo"), ["train.epochs=3", "data.source=digits"])
+>>> config.train.epochs, config.data.source
+(3, 'digits')
+>>> apply_overrides(config, ["train.epoch=3"])
+Traceback (most recent call last):
+...
+kerazoo.errors.ConfigError: Unknown config key 'train.epoch' (did you mean 'train.epochs'?)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kerazoo.errors import ConfigError
+
+STRATEGIES = ("auto", "cpu", "one_device", "mirrored", "multi_worker", "tpu")
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+
+
+@dataclass
+class DataConfig:
+    """Where examples come from and how the input pipeline treats them.
+
+    Args:
+        source: ``digits`` (embedded), ``tfds:NAME`` or ``folder:PATH`` (tasks add others).
+        data_dir: TFDS data directory. Defaults to ``None`` (TFDS's default).
+        download: let TFDS download a missing dataset. Defaults to ``False`` (fail at once).
+        validation_fraction: part of ``train`` held out when a source has no validation split.
+        test_fraction: part held out for testing when a source has no test split (folders).
+        shuffle_buffer: examples in the shuffle buffer.
+        cache: cache decoded examples in memory (small datasets).
+        augment: augmentation names, applied to training batches (the task lists them).
+        seed: seed of shuffling, splitting and augmentation.
+    """
+
+    source: str = "digits"
+    data_dir: str | None = None
+    download: bool = False
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.2
+    shuffle_buffer: int = 10_000
+    cache: bool = True
+    augment: list[str] = field(default_factory=list)
+    seed: int = 0
+
+
+@dataclass
+class ModelConfig:
+    """Which zoo model, and how to initialise it.
+
+    Args:
+        name: a registered zoo model (``kerazoo list models``).
+        init: ``preset:NAME`` or ``run:DIR`` to start from trained weights with a new head.
+        dropout: dropout before the classifier. Defaults to ``None`` (the model's own).
+        freeze_backbone: train the head only (first fine-tuning phase).
+    """
+
+    name: str = "simple_cnn"
+    init: str | None = None
+    dropout: float | None = None
+    freeze_backbone: bool = False
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation.
+
+    Args:
+        epochs: passes over the training split.
+        batch_size: examples per replica; the global batch is this times the replicas.
+        optimizer: a Keras or kerazoo optimizer name (``adam``, ``adamw``, ``sgd``, ...).
+        learning_rate: peak learning rate (for the global batch, unless ``scale_learning_rate``).
+        schedule: ``constant`` or ``cosine`` (with ``warmup_steps``), or a registered schedule.
+        warmup_steps: linear warm-up steps of the cosine schedule.
+        weight_decay: decoupled weight decay passed to optimizers that take it.
+        loss: a Keras or kerazoo loss name.
+        label_smoothing: label smoothing for cross-entropy losses.
+        scale_learning_rate: multiply ``learning_rate`` by ``global_batch / 256`` (Goyal et al.).
+        unfreeze_epoch: two-phase fine-tuning: with a frozen backbone, unfreeze it at this epoch.
+        unfreeze_learning_rate_factor: learning-rate factor after unfreezing.
+        checkpoint_every: save a checkpoint every this many steps (and at each epoch end).
+        steps_per_epoch: cap steps per epoch. Defaults to ``None`` (the whole split).
+    """
+
+    epochs: int = 10
+    batch_size: int = 64
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    schedule: str = "cosine"
+    warmup_steps: int = 0
+    weight_decay: float = 0.0
+    loss: str = "sparse_categorical_crossentropy"
+    label_smoothing: float = 0.0
+    scale_learning_rate: bool = False
+    unfreeze_epoch: int | None = None
+    unfreeze_learning_rate_factor: float = 0.1
+    checkpoint_every: int = 200
+    steps_per_epoch: int | None = None
+
+
+@dataclass
+class RuntimeConfig:
+    """Devices, numerics and reproducibility.
+
+    Args:
+        strategy: one of ``auto``, ``cpu``, ``one_device``, ``mirrored``, ``multi_worker``,
+            ``tpu``.
+        tpu: TPU address or name for ``tpu`` (and ``auto``).
+        precision: ``auto`` (fp16 on GPU, bf16 on TPU, fp32 on CPU), ``float32``,
+            ``mixed_float16`` or ``mixed_bfloat16``.
+        jit_compile: XLA-compile the training step. Defaults to ``None`` (on for GPU/TPU).
+        deterministic: op determinism (bitwise-reproducible runs and resumes; slower on GPU).
+        seed: seed of weight initialisation.
+    """
+
+    strategy: str = "auto"
+    tpu: str | None = None
+    precision: str = "auto"
+    jit_compile: bool | None = None
+    deterministic: bool = True
+    seed: int = 0
+
+
+@dataclass
+class ExperimentConfig:
+    """A whole experiment: the task name and its four sections."""
+
+    task: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """The config as plain nested dicts (what ``config.yaml`` holds)."""
+    return dataclasses.asdict(config)
+
+
+def to_yaml(config: Any) -> str:
+    return yaml.safe_dump(to_dict(config), sort_keys=False)
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _coerce(value: Any, annotation: Any, key: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, key)
+            except ConfigError:
+                continue
+        raise _type_error(key, value, annotation)
+    if origin is list:
+        (item_type,) = typing.get_args(annotation)
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part] if value else []
+        if not isinstance(value, (list, tuple)):
+            raise _type_error(key, value, annotation)
+        return [_coerce(item, item_type, key) for item in value]
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise _type_error(key, value, annotation)
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _type_error(key, value, annotation)
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise _type_error(key, value, annotation)
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise _type_error(key, value, annotation)
+    return value
+
+
+def _type_error(key: str, value: Any, annotation: Any) -> ConfigError:
+    return ConfigError(
+        f"Config key '{key}' expects {_type_name(annotation)}. Received: {value!r} "
+        f"({type(value).__name__})"
+    )
+
+
+def _unknown(key: str, valid: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    hint = f" (did you mean '{close[0]}'?)" if close else f" (valid keys: {', '.join(valid)})"
+    return ConfigError(f"Unknown config key '{key}'{hint}")
+
+
+def _all_keys(config: Any, prefix: str = "") -> list[str]:
+    keys = []
+    for item in dataclasses.fields(config):
+        value = getattr(config, item.name)
+        if dataclasses.is_dataclass(value):
+            keys.extend(_all_keys(value, f"{prefix}{item.name}."))
+        else:
+            keys.append(f"{prefix}{item.name}")
+    return keys
+
+
+def merge(config: Any, updates: dict[str, Any], prefix: str = "", root: Any = None) -> Any:
+    """A copy of ``config`` with nested ``updates`` applied, every key and type checked."""
+    root = config if root is None else root
+    if not isinstance(updates, dict):
+        raise ConfigError(f"Config section '{prefix.rstrip('.') or '<root>'}' must be a mapping.")
+    hints = typing.get_type_hints(type(config))
+    names = {item.name for item in dataclasses.fields(config)}
+    changes = {}
+    for name, value in updates.items():
+        key = f"{prefix}{name}"
+        if name not in names:
+            raise _unknown(key, _all_keys(root))
+        current = getattr(config, name)
+        if dataclasses.is_dataclass(current):
+            changes[name] = merge(current, value, f"{key}.", root)
+        else:
+            changes[name] = _coerce(value, hints[name], key)
+    return dataclasses.replace(config, **changes)
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """``"a.b=c"`` -> ``{"a": {"b": c}}`` with ``c`` read as YAML (``3``, ``true``, ``[1, 2]``)."""
+    if "=" not in text:
+        raise ConfigError(f"An override must look like key=value. Received: {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    nested: dict[str, Any] = {}
+    cursor = nested
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        cursor = cursor.setdefault(part, {})
+    cursor[parts[-1]] = value
+    return nested
+
+
+def apply_overrides(config: Any, overrides: list[str]) -> Any:
+    """Apply ``key=value`` overrides in order."""
+    for text in overrides:
+        config = merge(config, parse_override(text))
+    return config
+
+
+def load_yaml(config: Any, path: str | Path) -> Any:
+    """``config`` updated from a YAML file (the ``task`` key, if present, must match)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"Config file not found: {path}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level.")
+    task = data.get("task")
+    if task and config.task and task != config.task:
+        raise ConfigError(f"{path}: task is '{task}' but the command trains '{config.task}'.")
+    try:
+        return merge(config, data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def validate(config: ExperimentConfig) -> None:
+    """Value checks that types alone cannot express."""
+    if config.runtime.strategy not in STRATEGIES:
+        raise _choice("runtime.strategy", config.runtime.strategy, STRATEGIES)
+    if config.runtime.precision not in PRECISIONS:
+        raise _choice("runtime.precision", config.runtime.precision, PRECISIONS)
+    for key, value in (("train.epochs", config.train.epochs),
+                       ("train.batch_size", config.train.batch_size),
+                       ("train.checkpoint_every", config.train.checkpoint_every)):
+        if value < 1:
+            raise ConfigError(f"Config key '{key}' must be >= 1. Received: {value}")
+    if not 0 <= config.data.validation_fraction < 1 or not 0 <= config.data.test_fraction < 1:
+        raise ConfigError("data.validation_fraction and data.test_fraction must be in [0, 1).")
+
+
+def _choice(key: str, value: str, choices: tuple[str, ...]) -> ConfigError:
+    close = difflib.get_close_matches(value, choices, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ConfigError(f"Config key '{key}' must be one of {', '.join(choices)}. "
+                       f"Received: {value!r}{hint}")

@@ -1,0 +1,236 @@
+"""TensorFlow Serving's REST JSON formats, decoded to NumPy feeds and encoded back.
+
+Requests are either row format (``{"instances": [...]}``, one item per example) or columnar format
+(``{"inputs": ...}``, one value per named input, batch dimension inside). Binary strings travel as
+``{"b64": "..."}``. Responses mirror the request: ``{"predictions": [...]}`` for rows, ``{"outputs":
+...}`` for columns; a signature with a single output gives bare values instead of a name->value map.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import numpy as np
+
+from kerazoo.serving.errors import InvalidRequestError
+
+REQUEST_KEYS = ("signature_name", "instances", "inputs")
+
+
+def decode_request(body: bytes) -> tuple[str | None, Any, bool]:
+    """Parse a ``:predict`` body into ``(signature_name, payload, row_format)``.
+
+    Raises:
+        InvalidRequestError: malformed JSON, a non-object body, unknown keys, both or neither of
+            ``instances`` / ``inputs``.
+    """
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequestError(f"malformed JSON request body: {error}") from None
+    if not isinstance(request, dict):
+        raise InvalidRequestError(
+            f"request body must be a JSON object, got {type(request).__name__}"
+        )
+    unknown = sorted(set(request) - set(REQUEST_KEYS))
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown key(s) {unknown} in request; expected 'instances' or 'inputs' "
+            "(and optionally 'signature_name')"
+        )
+    if "instances" in request and "inputs" in request:
+        raise InvalidRequestError(
+            "request has both 'instances' (row format) and 'inputs' (columnar format); use one"
+        )
+    if "instances" not in request and "inputs" not in request:
+        raise InvalidRequestError("request has neither 'instances' nor 'inputs'")
+    signature_name = request.get("signature_name")
+    if signature_name is not None and not isinstance(signature_name, str):
+        raise InvalidRequestError(f"'signature_name' must be a string, got {signature_name!r}")
+    row_format = "instances" in request
+    return signature_name, request["instances" if row_format else "inputs"], row_format
+
+
+def _is_b64(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and "b64" in value
+
+
+def _is_named(value: Any) -> bool:
+    return isinstance(value, dict) and not _is_b64(value)
+
+
+def _string_leaf(value: Any, input_name: str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if _is_b64(value):
+        encoded = value["b64"]
+        if not isinstance(encoded, str):
+            raise InvalidRequestError(f"input {input_name!r}: 'b64' value must be a string")
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise InvalidRequestError(
+                f"input {input_name!r}: invalid base64 in 'b64' value: {error}"
+            ) from None
+    raise InvalidRequestError(
+        f"input {input_name!r} expects strings (or {{\"b64\": ...}} objects), got {value!r:.60}"
+    )
+
+
+def _string_array(value: Any, input_name: str) -> np.ndarray:
+    shape: list[int] = []
+    probe = value
+    while isinstance(probe, list):
+        shape.append(len(probe))
+        if not probe:
+            break
+        probe = probe[0]
+    flat: list[bytes] = []
+
+    def walk(item: Any, depth: int) -> None:
+        if depth == len(shape):
+            flat.append(_string_leaf(item, input_name))
+            return
+        if not isinstance(item, list) or len(item) != shape[depth]:
+            raise InvalidRequestError(f"input {input_name!r} is ragged (lists of unequal length)")
+        for child in item:
+            walk(child, depth + 1)
+
+    walk(value, 0)
+    array = np.empty(len(flat), dtype=object)
+    array[:] = flat
+    return array.reshape(shape)
+
+
+def to_array(value: Any, spec: Any, input_name: str) -> np.ndarray:
+    """Convert a JSON value to an array of ``spec``'s dtype, checking dtype and shape.
+
+    Args:
+        value: The decoded JSON value (nested lists, numbers, strings, ``{"b64": ...}``).
+        spec: The signature's ``tf.TensorSpec`` for this input.
+        input_name: Used in error messages.
+    """
+    dtype = spec.dtype
+    if dtype.name == "string":
+        array = _string_array(value, input_name)
+    else:
+        try:
+            raw = np.asarray(value)
+        except ValueError:
+            raise InvalidRequestError(
+                f"input {input_name!r} is ragged (lists of unequal length)"
+            ) from None
+        target = np.dtype(dtype.as_numpy_dtype)
+        kind = raw.dtype.kind
+        if raw.size == 0 and kind == "f":
+            kind = target.kind  # `[]` parses as float64; its dtype carries no information
+        allowed = {"f": "iuf", "c": "iuf", "i": "iu", "u": "iu", "b": "b"}.get(target.kind, "")
+        if kind not in allowed:
+            got = {"U": "string", "O": "object or mixed", "b": "boolean", "f": "float"}.get(
+                kind, raw.dtype.name
+            )
+            raise InvalidRequestError(
+                f"input {input_name!r} expects {dtype.name} values, got {got} values"
+            )
+        if target.kind in "iu" and raw.size:
+            info = np.iinfo(target)
+            if raw.min() < info.min or raw.max() > info.max:
+                raise InvalidRequestError(
+                    f"input {input_name!r}: values outside the range of {dtype.name}"
+                )
+        array = raw.astype(target, copy=False)
+    if not spec.shape.is_compatible_with(array.shape):
+        expected = [-1 if d is None else d for d in spec.shape.as_list()] if spec.shape.rank \
+            is not None else "any"
+        raise InvalidRequestError(
+            f"input {input_name!r} has shape {list(array.shape)}, signature expects {expected} "
+            "(-1: any size)"
+        )
+    return array
+
+
+def to_feeds(payload: Any, row_format: bool, inputs: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Turn a request payload into ``{input name: array}`` for a signature with ``inputs`` specs."""
+    names = sorted(inputs)
+    if row_format:
+        if not isinstance(payload, list) or not payload:
+            raise InvalidRequestError("'instances' must be a non-empty list")
+        named = [_is_named(item) for item in payload]
+        if any(named) and not all(named):
+            raise InvalidRequestError("'instances' mixes named (object) and bare instances")
+        if not named[0]:
+            if len(names) != 1:
+                raise InvalidRequestError(
+                    f"the signature has {len(names)} inputs {names}: each instance must be an "
+                    "object mapping input names to values"
+                )
+            return {names[0]: to_array(payload, inputs[names[0]], names[0])}
+        columns: dict[str, list] = {name: [] for name in names}
+        for index, item in enumerate(payload):
+            _check_names(item, names, f"instance {index}")
+            for name in names:
+                columns[name].append(item[name])
+        return {name: to_array(columns[name], inputs[name], name) for name in names}
+    if _is_named(payload):
+        _check_names(payload, names, "'inputs'")
+        return {name: to_array(payload[name], inputs[name], name) for name in names}
+    if len(names) != 1:
+        raise InvalidRequestError(
+            f"the signature has {len(names)} inputs {names}: 'inputs' must be an object mapping "
+            "input names to values"
+        )
+    return {names[0]: to_array(payload, inputs[names[0]], names[0])}
+
+
+def _check_names(item: dict, names: list[str], where: str) -> None:
+    missing = [name for name in names if name not in item]
+    unknown = sorted(set(item) - set(names))
+    if missing or unknown:
+        raise InvalidRequestError(
+            f"{where}: missing input(s) {missing}, unknown input(s) {unknown}; "
+            f"the signature's inputs are {names}"
+        )
+
+
+def to_json_value(array: np.ndarray, output_name: str) -> Any:
+    """A NumPy output as JSON-ready lists: float32 in its shortest form, bytes as text or b64."""
+    if array.dtype.kind in "OSU":
+        as_b64 = output_name.endswith("_bytes")
+
+        def encode(item: Any) -> Any:
+            if isinstance(item, str):
+                return item
+            if not as_b64:
+                try:
+                    return item.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass
+            return {"b64": base64.b64encode(item).decode("ascii")}
+
+        flat = [encode(item) for item in array.reshape(-1).tolist()]
+        return np.array(flat, dtype=object).reshape(array.shape).tolist() if array.ndim else flat[0]
+    if array.dtype == np.float32 or array.dtype == np.float16:
+        # float32 -> str gives the shortest decimal that round-trips (0.1, not 0.10000000149).
+        return array.astype(str).astype(np.float64).tolist()
+    return array.tolist()
+
+
+def encode_response(outputs: dict[str, np.ndarray], row_format: bool) -> dict[str, Any]:
+    """Build ``{"predictions": ...}`` (row format) or ``{"outputs": ...}`` (columnar format)."""
+    names = sorted(outputs)
+    values = {name: to_json_value(outputs[name], name) for name in names}
+    if not row_format:
+        return {"outputs": values[names[0]] if len(names) == 1 else values}
+    batch_sizes = {name: (outputs[name].shape[0] if outputs[name].ndim else None) for name in names}
+    if len(set(batch_sizes.values())) != 1 or None in batch_sizes.values():
+        raise InvalidRequestError(
+            "the outputs do not share a batch dimension "
+            f"({batch_sizes}); use the columnar format ('inputs') for this signature"
+        )
+    if len(names) == 1:
+        return {"predictions": values[names[0]]}
+    rows = zip(*(values[name] for name in names), strict=True)
+    return {"predictions": [dict(zip(names, row, strict=True)) for row in rows]}

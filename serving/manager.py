@@ -1,0 +1,180 @@
+"""The versions of one model: loaded at start, refreshed by polling, looked up per request."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from kerazoo.errors import DataError
+from kerazoo.serving.batching import BatchingOptions, DynamicBatcher
+from kerazoo.serving.errors import InvalidRequestError, ServableNotFoundError
+from kerazoo.serving.model_store import (
+    ServableVersion,
+    Signature,
+    file_fingerprint,
+    list_versions,
+    load_version,
+)
+
+logger = logging.getLogger("kerazoo.serving")
+
+
+class ModelManager:
+    """Serve every valid version of ``base_dir``; the newest answers unversioned requests.
+
+    A version that appears later is loaded by the polling thread once its files have stopped
+    changing for one poll interval and, when a manifest is present, match their sha256; it becomes
+    visible only after it has loaded completely. A version that fails to load is logged and retried
+    when its files change. A version removed from disk is unloaded.
+
+    Args:
+        base_dir: The model base directory (``MODEL_BASE/<version>/saved_model.pb``).
+        model_name: The name clients use in URLs and ``model_spec.name``.
+        poll_interval_s: Seconds between directory scans; 0 turns polling off.
+        batching: Dynamic batching options, or None to run each request on its own.
+
+    Raises:
+        DataError: no version exists, or a version present at start is corrupt or partial.
+    """
+
+    def __init__(
+        self,
+        base_dir: str | Path,
+        model_name: str,
+        *,
+        poll_interval_s: float = 2.0,
+        batching: BatchingOptions | None = None,
+    ) -> None:
+        self.base_dir = Path(base_dir)
+        self.model_name = model_name
+        self.poll_interval_s = poll_interval_s
+        self.batching = batching
+        self._lock = threading.Lock()
+        self._versions: dict[int, ServableVersion] = {}
+        self._batchers: dict[tuple[int, str], DynamicBatcher] = {}
+        self._seen: dict[int, tuple] = {}
+        self._failed: dict[int, tuple] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        versions = list_versions(self.base_dir)
+        if not versions:
+            raise DataError(
+                f"export directory {str(self.base_dir)!r} has no version folder holding "
+                "saved_model.pb (expected MODEL_BASE/<integer version>/saved_model.pb)"
+            )
+        for version in versions:
+            self._versions[version] = load_version(self.base_dir, version)
+            self._seen[version] = file_fingerprint(self.base_dir / str(version))
+
+    # -- lookup -------------------------------------------------------------------------------
+    def versions(self) -> list[int]:
+        with self._lock:
+            return sorted(self._versions)
+
+    def get(self, model_name: str, version: int | None = None) -> ServableVersion:
+        """The servable for a request, or ServableNotFoundError naming what is available."""
+        if model_name != self.model_name:
+            raise ServableNotFoundError(
+                f"Servable not found for request: model {model_name!r} is not served "
+                f"(this server serves {self.model_name!r})"
+            )
+        with self._lock:
+            if version is None:
+                return self._versions[max(self._versions)]
+            if version not in self._versions:
+                raise ServableNotFoundError(
+                    f"Servable not found for request: version {version} of model "
+                    f"{model_name!r} (available versions: {sorted(self._versions)})"
+                )
+            return self._versions[version]
+
+    def predict_future(self, servable: ServableVersion, signature: Signature, feeds: dict) -> Any:
+        """Start a prediction; returns a concurrent future of ``{output: array}``."""
+        from kerazoo.serving.batching import run_now
+
+        def run(batch_feeds: dict) -> dict:
+            return _call(signature, batch_feeds)
+
+        if self.batching is None:
+            return run_now(run, feeds)
+        key = (servable.version, signature.name)
+        with self._lock:
+            batcher = self._batchers.get(key)
+            if batcher is None:
+                batcher = self._batchers[key] = DynamicBatcher(run, self.batching)
+        return batcher.submit(feeds)
+
+    # -- polling ------------------------------------------------------------------------------
+    def start_polling(self) -> None:
+        if self.poll_interval_s <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._poll_loop, name="kerazoo-poll", daemon=True)
+        self._thread.start()
+
+    def _poll_loop(self) -> None:
+        while not self._stop.wait(self.poll_interval_s):
+            try:
+                self.poll_once()
+            except Exception:  # a scan error must not kill the poller; the next scan retries
+                logger.exception("scanning %s failed", self.base_dir)
+
+    def poll_once(self) -> None:
+        """One scan: load settled new versions, unload removed ones."""
+        try:
+            present = set(list_versions(self.base_dir))
+        except DataError as error:
+            logger.warning("%s", error)
+            return
+        with self._lock:
+            loaded = set(self._versions)
+        for version in sorted(present - loaded):
+            fingerprint = file_fingerprint(self.base_dir / str(version))
+            settled = self._seen.get(version) == fingerprint
+            self._seen[version] = fingerprint
+            if not settled or self._failed.get(version) == fingerprint:
+                continue
+            try:
+                servable = load_version(self.base_dir, version)
+            except DataError as error:
+                self._failed[version] = fingerprint
+                logger.warning("not serving version %d: %s", version, error)
+                continue
+            with self._lock:
+                self._versions[version] = servable
+            self._failed.pop(version, None)
+            logger.info("now serving version %d of %r", version, self.model_name)
+        for version in sorted(loaded - present):
+            with self._lock:
+                if len(self._versions) > 1:
+                    self._versions.pop(version, None)
+                    batchers = [k for k in self._batchers if k[0] == version]
+                    closing = [self._batchers.pop(k) for k in batchers]
+                else:
+                    closing = []
+            for batcher in closing:
+                batcher.close()
+            logger.info("unloaded version %d of %r (removed from disk)", version, self.model_name)
+
+    def close(self) -> None:
+        """Stop polling and drain the batchers."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            batchers = list(self._batchers.values())
+            self._batchers.clear()
+        for batcher in batchers:
+            batcher.close()
+
+
+def _call(signature: Signature, feeds: dict) -> dict:
+    import tensorflow as tf
+
+    try:
+        return signature(feeds)
+    except (tf.errors.InvalidArgumentError, TypeError, ValueError) as error:
+        # Shape or value problems found inside the graph are the request's fault, not the server's.
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InvalidRequestError(message) from None

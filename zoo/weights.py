@@ -1,0 +1,147 @@
+"""Weight files: fetched from a path or URL, verified against a mandatory sha256, cached atomically.
+
+The cache lives under ``$KERAZOO_HOME`` (default ``~/.kerazoo``) in ``weights/``. A file enters the
+cache only whole and verified: it is streamed into a temporary file in the cache folder, hashed on
+the way, and renamed into place only when the hash matches, so an interrupted or tampered download
+never leaves a cache entry behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from kerazoo.errors import KerazooError, NotFoundError
+
+_CHUNK = 1 << 20
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def kerazoo_home() -> Path:
+    """The cache root: ``$KERAZOO_HOME`` or ``~/.kerazoo``."""
+    return Path(os.environ.get("KERAZOO_HOME") or Path.home() / ".kerazoo").expanduser()
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """The hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_sha256(sha256: str | None, source: str) -> str:
+    if not sha256 or not _SHA256.match(str(sha256).lower()):
+        raise KerazooError(
+            f"A sha256 (64 hex digits) is required to fetch weights from {source}. "
+            f"Received: sha256={sha256!r}"
+        )
+    return str(sha256).lower()
+
+
+def verify(path: str | os.PathLike, sha256: str) -> Path:
+    """Return ``path`` if its sha256 is ``sha256``; raise ``KerazooError`` otherwise."""
+    path = Path(path)
+    expected = _check_sha256(sha256, str(path))
+    if not path.is_file():
+        raise NotFoundError(f"Weights file not found: {path}")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise KerazooError(
+            f"sha256 mismatch for {path}: expected {expected}, got {actual}. The file is "
+            "corrupt or was replaced; delete it and fetch it again."
+        )
+    return path
+
+
+def fetch(source: str | os.PathLike, sha256: str, *, filename: str | None = None) -> Path:
+    """A verified local copy of a weights file.
+
+    A local path (or ``file://`` URL to a local file) is verified and returned as is; an
+    ``https://``, ``http://`` or ``gs://`` URL is downloaded once into the cache and verified.
+
+    Args:
+        source: local path, ``file://``, ``https://``, ``http://`` or ``gs://`` URL.
+        sha256: the file's expected hex sha256; mandatory.
+        filename: name of the cache entry. Defaults to the URL's last path segment.
+
+    Returns:
+        The path of the verified file.
+
+    Raises:
+        KerazooError: no or malformed sha256, hash mismatch, unreachable URL, missing file.
+
+    Example:
+
+    >>> import hashlib, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.bin"
+    >>> _ = path.write_bytes(b"weights")
+    >>> fetch(path, hashlib.sha256(b"weights").hexdigest()) == path
+    True
+    """
+    text = str(source)
+    expected = _check_sha256(sha256, text)
+    parsed = urllib.parse.urlparse(text)
+    if parsed.scheme in ("", "file") or re.match(r"^[A-Za-z]:[\\/]", text):
+        local = Path(urllib.request.url2pathname(parsed.path)) if parsed.scheme else Path(text)
+        return verify(local, expected)
+    if parsed.scheme not in ("https", "http", "gs"):
+        raise KerazooError(
+            f"Unsupported weights URL scheme '{parsed.scheme}' in {text}; expected a local path "
+            "or a file://, https://, http:// or gs:// URL."
+        )
+    name = filename or Path(parsed.path).name or "weights"
+    target = kerazoo_home() / "weights" / f"{expected[:16]}-{name}"
+    if target.is_file():
+        return verify(target, expected)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{name}.", delete=False)
+    try:
+        with handle:
+            digest = hashlib.sha256()
+            for chunk in _stream(text, parsed):
+                digest.update(chunk)
+                handle.write(chunk)
+        actual = digest.hexdigest()
+        if actual != expected:
+            raise KerazooError(
+                f"sha256 mismatch for {text}: expected {expected}, got {actual}; nothing was "
+                "cached. The file at the URL changed or is corrupt."
+            )
+        os.replace(handle.name, target)
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+    return target
+
+
+def _stream(url: str, parsed: urllib.parse.ParseResult):
+    if parsed.scheme == "gs":
+        try:
+            import tensorflow as tf
+        except ImportError:  # pragma: no cover - TF is a dependency
+            raise KerazooError(f"Reading {url} needs TensorFlow's gfile (gs:// support).") from None
+        try:
+            with tf.io.gfile.GFile(url, "rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    yield chunk
+        except tf.errors.OpError as error:
+            raise KerazooError(f"Cannot read {url}: {error.message}") from None
+        return
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (scheme checked)
+            while chunk := response.read(_CHUNK):
+                yield chunk
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise KerazooError(
+            f"Cannot download weights from {url} ({reason}). Check the network, or download "
+            "the file yourself and pass its local path."
+        ) from None
