@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev,jax,torch,docs,serving,plots,progress]"
+	$(PY) -m pip install --quiet --no-deps "tensorflow-serving-api>=2.21,<2.22"
 	touch $(STAMP)
 
 # The whole suite on TensorFlow, then everything backend-neutral on JAX and PyTorch.

@@ -8,6 +8,7 @@ serialization under the package ``"kerazoo"``.
 __all__: list[str] = []
 
 # --- modern building blocks (DropPath, SqueezeExcitation, ... ) ---
+from kerazoo.layers.arc_margin_head import ArcMarginHead
 from kerazoo.layers.attention_pooling_1d import AttentionPooling1D
 from kerazoo.layers.drop_path import DropPath
 from kerazoo.layers.layer_scale import LayerScale
@@ -21,6 +22,7 @@ from kerazoo.layers.spec_augment import SpecAugment
 from kerazoo.layers.squeeze_excitation import SqueezeExcitation
 
 __all__ += [
+    "ArcMarginHead",
     "AttentionPooling1D",
     "DropPath",
     "LayerScale",

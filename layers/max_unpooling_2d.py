@@ -70,8 +70,9 @@ class MaxUnpooling2D(keras.layers.Layer):
         return height * self.strides[0], width * self.strides[1]
 
     def call(self, updates, mask=None):
-        if mask is None and isinstance(updates, list | tuple):
-            updates, mask = updates
+        if isinstance(updates, list | tuple):
+            # Keras fills `mask` with the inputs' (absent) Keras masks when given one list.
+            updates, mask = updates[0], updates[1]
         if mask is None:
             raise ValueError("MaxUnpooling2D needs the argmax `mask` of the pooling.")
         dynamic = ops.shape(updates)

@@ -48,7 +48,13 @@ class SpatialPyramidPooling2D(keras.layers.Layer):
     def __init__(self, bins, data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.bins = [_pair(b, "bins") for b in bins]
-        self.data_format = keras.backend.standardize_data_format(data_format)
+        data_format = data_format or keras.config.image_data_format()
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError(
+                "`data_format` must be 'channels_last' or 'channels_first'. "
+                f"Received: data_format={data_format}"
+            )
+        self.data_format = data_format
         self.built = True
 
     def call(self, inputs):

@@ -152,8 +152,9 @@ class WeightNormalization(keras.layers.Wrapper):
             self.layer.bias.assign(ops.cast(bias, self.layer.bias.dtype))
         self.initialized.assign(ops.ones_like(self.initialized))
 
-    def call(self, inputs, **kwargs):
-        flag = self.initialized.value
+    def call(self, inputs, training=None):
+        kwargs = {"training": training}
+        flag = ops.cast(self.initialized.value, "float32")
         if not _is_traced(flag):
             if float(ops.convert_to_numpy(flag)) == 0.0:
                 self._initialize(inputs, **kwargs)

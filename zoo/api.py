@@ -74,6 +74,7 @@ def model_config(name: str) -> dict[str, Any]:
     config: dict[str, Any] = {"name": entry.name, "summary": entry.summary}
     config.update(dict(entry.metadata))
     config.setdefault("input_dtype", "float32")
+    config.setdefault("outputs", "logits")
     config["overrides"] = _overrides(entry.obj)
     from kerazoo.zoo.presets import list_presets
 

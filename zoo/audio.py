@@ -67,7 +67,7 @@ def depthwise_separable_cnn(
     )
 
 
-@register("models", family="ds_cnn", paper=HELLO_EDGE, params=None, **_AUDIO_META)
+@register("models", family="ds_cnn", paper=HELLO_EDGE, params=24_332, **_AUDIO_META)
 @variant_of(depthwise_separable_cnn)
 def ds_cnn_s(**kwargs) -> keras.Model:
     """DS-CNN-S: 64 channels, 4 depthwise-separable blocks."""
@@ -75,7 +75,7 @@ def ds_cnn_s(**kwargs) -> keras.Model:
     return depthwise_separable_cnn(filters=64, num_blocks=4, **kwargs)
 
 
-@register("models", family="ds_cnn", paper=HELLO_EDGE, params=None, **_AUDIO_META)
+@register("models", family="ds_cnn", paper=HELLO_EDGE, params=139_676, **_AUDIO_META)
 @variant_of(depthwise_separable_cnn)
 def ds_cnn_m(**kwargs) -> keras.Model:
     """DS-CNN-M: 172 channels, 4 depthwise-separable blocks."""
@@ -83,7 +83,7 @@ def ds_cnn_m(**kwargs) -> keras.Model:
     return depthwise_separable_cnn(filters=172, num_blocks=4, **kwargs)
 
 
-@register("models", family="ds_cnn", paper=HELLO_EDGE, params=None, **_AUDIO_META)
+@register("models", family="ds_cnn", paper=HELLO_EDGE, params=419_808, **_AUDIO_META)
 @variant_of(depthwise_separable_cnn)
 def ds_cnn_l(**kwargs) -> keras.Model:
     """DS-CNN-L: 276 channels, 5 depthwise-separable blocks."""
@@ -187,7 +187,7 @@ def _bc(tau: float, name: str, kwargs: dict) -> keras.Model:
     return broadcasted_resnet(tau=tau, **kwargs)
 
 
-@register("models", family="bc_resnet", paper=BC_RESNET, params=None, published_params="9.2k",
+@register("models", family="bc_resnet", paper=BC_RESNET, params=11_648, published_params="9.2k",
           **_AUDIO_META)
 @variant_of(broadcasted_resnet)
 def bc_resnet1(**kwargs) -> keras.Model:
@@ -195,7 +195,7 @@ def bc_resnet1(**kwargs) -> keras.Model:
     return _bc(1, "bc_resnet1", kwargs)
 
 
-@register("models", family="bc_resnet", paper=BC_RESNET, params=None, published_params="18.1k",
+@register("models", family="bc_resnet", paper=BC_RESNET, params=20_778,
           **_AUDIO_META)
 @variant_of(broadcasted_resnet)
 def bc_resnet1_5(**kwargs) -> keras.Model:
@@ -203,7 +203,7 @@ def bc_resnet1_5(**kwargs) -> keras.Model:
     return _bc(1.5, "bc_resnet1_5", kwargs)
 
 
-@register("models", family="bc_resnet", paper=BC_RESNET, params=None, published_params="27.3k",
+@register("models", family="bc_resnet", paper=BC_RESNET, params=32_116, published_params="27.3k",
           **_AUDIO_META)
 @variant_of(broadcasted_resnet)
 def bc_resnet2(**kwargs) -> keras.Model:
@@ -211,7 +211,7 @@ def bc_resnet2(**kwargs) -> keras.Model:
     return _bc(2, "bc_resnet2", kwargs)
 
 
-@register("models", family="bc_resnet", paper=BC_RESNET, params=None, published_params="54.2k",
+@register("models", family="bc_resnet", paper=BC_RESNET, params=61_416, published_params="54.2k",
           **_AUDIO_META)
 @variant_of(broadcasted_resnet)
 def bc_resnet3(**kwargs) -> keras.Model:
@@ -219,7 +219,7 @@ def bc_resnet3(**kwargs) -> keras.Model:
     return _bc(3, "bc_resnet3", kwargs)
 
 
-@register("models", family="bc_resnet", paper=BC_RESNET, params=None, published_params="188k",
+@register("models", family="bc_resnet", paper=BC_RESNET, params=202_308, published_params="188k",
           **_AUDIO_META)
 @variant_of(broadcasted_resnet)
 def bc_resnet6(**kwargs) -> keras.Model:
@@ -227,7 +227,7 @@ def bc_resnet6(**kwargs) -> keras.Model:
     return _bc(6, "bc_resnet6", kwargs)
 
 
-@register("models", family="bc_resnet", paper=BC_RESNET, params=None, published_params="321k",
+@register("models", family="bc_resnet", paper=BC_RESNET, params=340_396, published_params="321k",
           **_AUDIO_META)
 @variant_of(broadcasted_resnet)
 def bc_resnet8(**kwargs) -> keras.Model:

@@ -52,7 +52,7 @@ def small_cnn(
 
 
 @register(
-    "models", task="image_classification", family="cnn", paper=None, params=None,
+    "models", task="image_classification", family="cnn", paper=None, params=75_178,
     input_shape=(28, 28, 1), num_classes=10, preprocessing=IMAGE_01,
 )
 @variant_of(small_cnn)
@@ -100,7 +100,7 @@ def kim_text_cnn(
 @register(
     "models", task="text_classification", family="cnn",
     paper="Kim, Convolutional Neural Networks for Sentence Classification, EMNLP 2014",
-    params=None, input_shape=(256,), input_dtype="int32", num_classes=2, preprocessing=TOKENS,
+    params=2_714_502, input_shape=(256,), input_dtype="int32", num_classes=2, preprocessing=TOKENS,
 )
 @variant_of(kim_text_cnn)
 def text_cnn(**kwargs) -> keras.Model:
@@ -157,7 +157,7 @@ def temporal_conv_net(
     "models", task="sequence_classification", family="tcn",
     paper="Bai et al., An Empirical Evaluation of Generic Convolutional and Recurrent Networks "
     "for Sequence Modeling, 2018",
-    params=None, input_shape=(128, 1), num_classes=10, preprocessing=SEQUENCE,
+    params=88_522, input_shape=(128, 1), num_classes=10, preprocessing=SEQUENCE,
 )
 @variant_of(temporal_conv_net)
 def tcn(**kwargs) -> keras.Model:

@@ -121,7 +121,7 @@ _META = {
 }
 
 
-@register("models", family="nbeats", paper=NBEATS, params=None, **_META)
+@register("models", family="nbeats", paper=NBEATS, params=1_493_616, **_META)
 @variant_of(neural_basis_expansion)
 def nbeats_generic(**kwargs) -> keras.Model:
     """N-BEATS-G: 2 generic stacks x 3 blocks of 4 ReLU layers (256 units); smaller than the
@@ -130,7 +130,7 @@ def nbeats_generic(**kwargs) -> keras.Model:
     return neural_basis_expansion(**kwargs)
 
 
-@register("models", family="nbeats", paper=NBEATS, params=None, **_META)
+@register("models", family="nbeats", paper=NBEATS, params=1_367_080, **_META)
 @variant_of(neural_basis_expansion)
 def nbeats_interpretable(**kwargs) -> keras.Model:
     """N-BEATS-I: a trend stack (cubic polynomial basis) then a seasonality stack (Fourier basis,
@@ -193,7 +193,7 @@ def linear_forecaster(
     return assemble_forecaster(backbone, head, revin=revin, name=name)
 
 
-@register("models", family="ltsf_linear", paper=LTSF, params=None, **_META)
+@register("models", family="ltsf_linear", paper=LTSF, params=4_656, **_META)
 @variant_of(linear_forecaster)
 def dlinear(**kwargs) -> keras.Model:
     """DLinear: moving-average decomposition (kernel 25) and one linear map per component."""
@@ -201,7 +201,7 @@ def dlinear(**kwargs) -> keras.Model:
     return linear_forecaster(decomposition="trend", **kwargs)
 
 
-@register("models", family="ltsf_linear", paper=LTSF, params=None, **_META)
+@register("models", family="ltsf_linear", paper=LTSF, params=2_328, **_META)
 @variant_of(linear_forecaster)
 def nlinear(**kwargs) -> keras.Model:
     """NLinear: subtract the last value, one linear map over time, add the last value back."""

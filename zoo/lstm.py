@@ -86,7 +86,7 @@ def bidirectional_text_classifier(
 @register(
     "models", task="text_classification", family="lstm",
     paper="Graves & Schmidhuber, Framewise phoneme classification with bidirectional LSTM, 2005",
-    params=None, input_shape=(256,), input_dtype="int32", num_classes=2, preprocessing=TOKENS,
+    params=2_757_890, input_shape=(256,), input_dtype="int32", num_classes=2, preprocessing=TOKENS,
 )
 @variant_of(bidirectional_text_classifier)
 def bilstm_text_classifier(**kwargs) -> keras.Model:
@@ -130,7 +130,7 @@ _FORECAST_META = {
 }
 
 
-@register("models", family="lstm", paper=HOCHREITER, params=None, **_FORECAST_META)
+@register("models", family="lstm", paper=HOCHREITER, params=51_480, **_FORECAST_META)
 @variant_of(recurrent_forecaster)
 def lstm_forecaster(**kwargs) -> keras.Model:
     """Two stacked LSTMs (64 units) and a direct multi-horizon projection (24 steps ahead).
@@ -143,7 +143,7 @@ def lstm_forecaster(**kwargs) -> keras.Model:
 
 
 @register(
-    "models", family="lstm", params=None,
+    "models", family="lstm", params=39_384,
     paper="Cho et al., Learning Phrase Representations using RNN Encoder-Decoder, EMNLP 2014",
     **_FORECAST_META,
 )
@@ -188,7 +188,7 @@ def seq2seq_forecaster(
 
 
 @register(
-    "models", family="lstm", params=None,
+    "models", family="lstm", params=49_985,
     paper="Sutskever et al., Sequence to Sequence Learning with Neural Networks, NeurIPS 2014",
     **_FORECAST_META,
 )
@@ -228,7 +228,7 @@ def recurrent_keyword_spotter(
 
 
 @register(
-    "models", task="audio_classification", family="lstm", params=None,
+    "models", task="audio_classification", family="lstm", params=227_980,
     paper="de Andrade et al., A neural attention model for speech command recognition, 2018",
     input_shape=(98, 40), num_classes=12, preprocessing={**LOG_MEL, "layout": "[time, mel]"},
 )

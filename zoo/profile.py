@@ -86,9 +86,7 @@ def _size(shape) -> int:
 def layer_macs(layer, input_shape, outputs) -> int:
     """MACs of one call of a leaf layer on one sample (batch axis of the shapes is 1)."""
     out_shape = tree.flatten(outputs)[0].shape if outputs is not None else None
-    if isinstance(layer, keras.layers.SeparableConv2D) or isinstance(
-        layer, keras.layers.SeparableConv1D
-    ):
+    if isinstance(layer, (keras.layers.SeparableConv2D, keras.layers.SeparableConv1D)):
         return _size(out_shape[1:-1]) * (
             _size(layer.depthwise_kernel.shape) + _size(layer.pointwise_kernel.shape)
         )

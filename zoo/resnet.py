@@ -146,56 +146,56 @@ _CIFAR_META = {
 }
 
 
-@register("models", paper=HE_2016, params=272_474, published_params="0.27M", **_CIFAR_META)
+@register("models", paper=HE_2016, params=271_098, published_params="0.27M", **_CIFAR_META)
 @variant_of(cifar_resnet)
 def resnet20(**kwargs) -> keras.Model:
     """CIFAR ResNet-20 (v1): 3 stages x 3 basic blocks, 16/32/64 filters, option-A shortcuts."""
     return _cifar(20, 1, "resnet20", kwargs)
 
 
-@register("models", paper=HE_2016, params=466_906, published_params="0.46M", **_CIFAR_META)
+@register("models", paper=HE_2016, params=466_426, published_params="0.46M", **_CIFAR_META)
 @variant_of(cifar_resnet)
 def resnet32(**kwargs) -> keras.Model:
     """CIFAR ResNet-32 (v1): 3 stages x 5 basic blocks, 16/32/64 filters, option-A shortcuts."""
     return _cifar(32, 1, "resnet32", kwargs)
 
 
-@register("models", paper=HE_2016, params=661_338, published_params="0.66M", **_CIFAR_META)
+@register("models", paper=HE_2016, params=661_754, published_params="0.66M", **_CIFAR_META)
 @variant_of(cifar_resnet)
 def resnet44(**kwargs) -> keras.Model:
     """CIFAR ResNet-44 (v1): 3 stages x 7 basic blocks, 16/32/64 filters, option-A shortcuts."""
     return _cifar(44, 1, "resnet44", kwargs)
 
 
-@register("models", paper=HE_2016, params=855_770, published_params="0.85M", **_CIFAR_META)
+@register("models", paper=HE_2016, params=857_082, published_params="0.85M", **_CIFAR_META)
 @variant_of(cifar_resnet)
 def resnet56(**kwargs) -> keras.Model:
     """CIFAR ResNet-56 (v1): 3 stages x 9 basic blocks, 16/32/64 filters, option-A shortcuts."""
     return _cifar(56, 1, "resnet56", kwargs)
 
 
-@register("models", paper=HE_2016, params=1_730_714, published_params="1.7M", **_CIFAR_META)
+@register("models", paper=HE_2016, params=1_736_058, published_params="1.7M", **_CIFAR_META)
 @variant_of(cifar_resnet)
 def resnet110(**kwargs) -> keras.Model:
     """CIFAR ResNet-110 (v1): 3 stages x 18 basic blocks, 16/32/64 filters, option-A shortcuts."""
     return _cifar(110, 1, "resnet110", kwargs)
 
 
-@register("models", paper=HE_2016_V2, params=None, **_CIFAR_META)
+@register("models", paper=HE_2016_V2, params=271_098, **_CIFAR_META)
 @variant_of(cifar_resnet)
 def resnet20_v2(**kwargs) -> keras.Model:
     """CIFAR ResNet-20 v2: pre-activation basic blocks (BN-ReLU-conv), option-A shortcuts."""
     return _cifar(20, 2, "resnet20_v2", kwargs)
 
 
-@register("models", paper=HE_2016_V2, params=None, **_CIFAR_META)
+@register("models", paper=HE_2016_V2, params=857_082, **_CIFAR_META)
 @variant_of(cifar_resnet)
 def resnet56_v2(**kwargs) -> keras.Model:
     """CIFAR ResNet-56 v2: pre-activation basic blocks (BN-ReLU-conv), option-A shortcuts."""
     return _cifar(56, 2, "resnet56_v2", kwargs)
 
 
-@register("models", paper=HE_2016_V2, params=None, published_params="1.7M", **_CIFAR_META)
+@register("models", paper=HE_2016_V2, params=1_736_058, published_params="1.7M", **_CIFAR_META)
 @variant_of(cifar_resnet)
 def resnet110_v2(**kwargs) -> keras.Model:
     """CIFAR ResNet-110 v2: pre-activation basic blocks (BN-ReLU-conv), option-A shortcuts."""
@@ -252,7 +252,7 @@ def wide_resnet(
 
 
 @register(
-    "models", task="image_classification", family="wide_resnet", paper=WRN, params=None,
+    "models", task="image_classification", family="wide_resnet", paper=WRN, params=2_752_506,
     published_params="2.7M", input_shape=(32, 32, 3), num_classes=10, preprocessing=CIFAR,
 )
 @variant_of(wide_resnet)
@@ -263,7 +263,7 @@ def wide_resnet16_4(**kwargs) -> keras.Model:
 
 
 @register(
-    "models", task="image_classification", family="wide_resnet", paper=WRN, params=None,
+    "models", task="image_classification", family="wide_resnet", paper=WRN, params=36_497_146,
     published_params="36.5M", input_shape=(32, 32, 3), num_classes=10, preprocessing=CIFAR,
 )
 @variant_of(wide_resnet)
@@ -340,7 +340,7 @@ _IMAGENET_META = {
 }
 
 
-@register("models", params=None, published_params="11.7M", **_IMAGENET_META)
+@register("models", params=11_699_112, published_params="11.7M", **_IMAGENET_META)
 @variant_of(imagenet_resnet)
 def resnet18(**kwargs) -> keras.Model:
     """ImageNet ResNet-18: basic blocks (2, 2, 2, 2), convolutions without bias."""
@@ -348,7 +348,7 @@ def resnet18(**kwargs) -> keras.Model:
     return imagenet_resnet(blocks=(2, 2, 2, 2), **kwargs)
 
 
-@register("models", params=None, published_params="21.8M", **_IMAGENET_META)
+@register("models", params=21_814_696, published_params="21.8M", **_IMAGENET_META)
 @variant_of(imagenet_resnet)
 def resnet34(**kwargs) -> keras.Model:
     """ImageNet ResNet-34: basic blocks (3, 4, 6, 3), convolutions without bias."""

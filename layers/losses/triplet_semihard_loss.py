@@ -85,7 +85,7 @@ class TripletSemiHardLoss(KerazooLoss):
         distance_metric: ``"L2"`` (Euclidean), ``"squared-L2"``, ``"angular"`` (1 - cosine) or a
             callable mapping float32 embeddings ``[batch, d]`` to distances ``[batch, batch]``
             (a callable serializes only if it is itself Keras-serializable). Defaults to ``"L2"``.
-        name: name of the loss. Defaults to ``None`` (``"triplet_semi_hard_loss"``).
+        name: name of the loss. Defaults to ``"triplet_semihard_loss"``.
         reduction: a Keras reduction. Defaults to ``"sum_over_batch_size"``.
         dtype: dtype of the returned loss. Defaults to ``None`` (floatx).
 
@@ -107,7 +107,7 @@ class TripletSemiHardLoss(KerazooLoss):
     """
 
     def __init__(self, margin: float = 1.0, distance_metric: str | Callable = "L2",
-                 name: str | None = None, reduction: str | None = "sum_over_batch_size",
+                 name: str = "triplet_semihard_loss", reduction: str | None = "sum_over_batch_size",
                  dtype: Any = None):
         check_distance_metric(distance_metric)
         super().__init__(name=name, reduction=reduction, dtype=dtype)

@@ -97,7 +97,7 @@ class JointHistogram(keras.metrics.Metric):
         return concordant, discordant, tied_true, tied_pred, n
 
     def reset_state(self):
-        self.joint.assign(ops.zeros_like(self.joint))
+        self.joint.assign(ops.zeros(self.joint.shape, self.joint.dtype))
 
     def get_config(self):
         config = super().get_config()

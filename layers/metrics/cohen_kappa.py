@@ -118,7 +118,7 @@ class CohenKappa(keras.metrics.Metric):
         return ops.cast(ops.where(ops.isnan(kappa), 0.0, kappa), self.dtype)
 
     def reset_state(self):
-        self.conf_mtx.assign(ops.zeros_like(self.conf_mtx))
+        self.conf_mtx.assign(ops.zeros(self.conf_mtx.shape, self.conf_mtx.dtype))
 
     def get_config(self):
         config = super().get_config()

@@ -96,7 +96,7 @@ class ConfusionMatrix(keras.metrics.Metric):
         return ops.cast(matrix, self.dtype)
 
     def reset_state(self):
-        self.matrix.assign(ops.zeros_like(self.matrix))
+        self.matrix.assign(ops.zeros(self.matrix.shape, self.matrix.dtype))
 
     def get_config(self):
         config = super().get_config()

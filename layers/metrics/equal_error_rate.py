@@ -101,7 +101,7 @@ class EqualErrorRate(keras.metrics.Metric):
         return ops.cast(ops.where(defined, eer, 0.0), self.dtype)
 
     def reset_state(self):
-        self.histogram.assign(ops.zeros_like(self.histogram))
+        self.histogram.assign(ops.zeros(self.histogram.shape, self.histogram.dtype))
 
     def get_config(self):
         config = super().get_config()

@@ -81,7 +81,7 @@ class MultiLabelConfusionMatrix(keras.metrics.Metric):
 
     def reset_state(self):
         for variable in self.variables:
-            variable.assign(ops.zeros_like(variable))
+            variable.assign(ops.zeros(variable.shape, variable.dtype))
 
     def get_config(self):
         config = super().get_config()

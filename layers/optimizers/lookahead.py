@@ -66,11 +66,12 @@ class Lookahead(OptimizerWrapper):
         sync = ops.equal(ops.mod(step, self.sync_period), 0)
 
         def look_back(var):
-            slow = self.slot(self._slow, var)
-            alpha = ops.cast(self.slow_step_size, var.dtype)
-            step_back = slow + alpha * (var - slow)
-            self.assign(slow, ops.where(sync, step_back, slow))
-            self.assign(var, ops.where(sync, step_back, var))
+            slow_var = self.slot(self._slow, var)
+            # Read values explicitly: jnp.where refuses Keras variables.
+            slow, fast = ops.convert_to_tensor(slow_var), ops.convert_to_tensor(var)
+            step_back = slow + ops.cast(self.slow_step_size, fast.dtype) * (fast - slow)
+            self.assign(slow_var, ops.where(sync, step_back, slow))
+            self.assign(var, ops.where(sync, step_back, fast))
 
         for_each_variable(self, look_back, trainable_variables)
 

@@ -62,8 +62,10 @@ class SWA(AveragedOptimizerWrapper):
 
         def average(var):
             avg = self.slot(self._average, var)
-            n = ops.cast(snapshots, var.dtype)
-            self.assign(avg, ops.where(take, (avg * n + var) / (n + 1.0), avg))
+            # Read values explicitly: jnp.where refuses Keras variables.
+            a, v = ops.convert_to_tensor(avg), ops.convert_to_tensor(var)
+            n = ops.cast(snapshots, v.dtype)
+            self.assign(avg, ops.where(take, (a * n + v) / (n + 1.0), a))
 
         for_each_variable(self, average, trainable_variables)
 

@@ -50,6 +50,7 @@ def _unpool_data():
 
 CONFORMANCE_CASES: dict[str, dict] = {
     # --- modern building blocks ---
+    "ArcMarginHead": {"init_kwargs": {"num_classes": 3}, "input_shape": (2, 4)},
     "AttentionPooling1D": {"init_kwargs": {"units": 4}, "input_shape": (2, 5, 3)},
     "DropPath": {"init_kwargs": {"rate": 0.3, "seed": 1}, "input_shape": (4, 3, 2)},
     "LayerScale": {"init_kwargs": {"init_values": 0.1}, "input_shape": (2, 3, 4)},

@@ -68,6 +68,8 @@ def test_trajectory_matches_tfa(case, problem, sparse):
             values, idx = grads[0]
             grads = [tf.IndexedSlices(tf.constant(values), tf.constant(idx),
                                       tf.constant(weights[0].shape, tf.int64))]
+        else:
+            grads = [keras.ops.convert_to_tensor(g) for g in grads]
         optimizer.apply(grads, weights)
         if step + 1 in problems.RECORD_AT:
             for i, w in enumerate(weights):

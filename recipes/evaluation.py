@@ -1,0 +1,130 @@
+"""Classification reports: accuracy, top-k, per-class precision/recall, confusion matrix and
+training-curve plots.
+
+Example:
+
+>>> import numpy as np
+>>> from kerazoo.recipes.evaluation import classification_report
+>>> report = classification_report(np.array([0, 1, 1]), np.eye(2)[[0, 1, 0]], ["a", "b"])
+>>> round(report["accuracy"], 4), report["recall/b"]
+(0.6667, 0.5)
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
+    matrix = np.zeros((classes, classes), np.int64)
+    np.add.at(matrix, (labels, predictions), 1)
+    return matrix
+
+
+def classification_report(
+    labels: np.ndarray, probabilities: np.ndarray, class_names: list[str], run_dir=None
+) -> dict[str, Any]:
+    """Metric name -> value for predicted ``probabilities`` ``[N, K]`` against int ``labels``.
+
+    Args:
+        labels: true class ids ``[N]``.
+        probabilities: class probabilities ``[N, K]``.
+        class_names: names of the ``K`` classes.
+        run_dir: where to draw ``confusion_matrix.png``. Defaults to ``None`` (no plot).
+
+    Returns:
+        ``accuracy``, ``top_k_accuracy`` (k = 5, or K - 1 when fewer classes), ``loss``
+        (cross-entropy), ``macro_precision``, ``macro_recall``, ``precision/NAME``,
+        ``recall/NAME``, ``num_examples`` and ``confusion_matrix`` (rows = true classes).
+    """
+    labels = np.asarray(labels, np.int64)
+    classes = len(class_names)
+    predictions = probabilities.argmax(axis=1)
+    matrix = confusion_matrix(labels, predictions, classes)
+    k = min(5, max(1, classes - 1))
+    top_k = np.argsort(-probabilities, axis=1)[:, :k]
+    report: dict[str, Any] = {
+        "accuracy": float((predictions == labels).mean()),
+        f"top_{k}_accuracy": float((top_k == labels[:, None]).any(axis=1).mean()),
+        "loss": float(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1))
+                      .mean()),
+        "num_examples": int(len(labels)),
+    }
+    precision = np.diag(matrix) / np.maximum(matrix.sum(axis=0), 1)
+    recall = np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)
+    report["macro_precision"] = float(precision.mean())
+    report["macro_recall"] = float(recall.mean())
+    for index, name in enumerate(class_names):
+        report[f"precision/{name}"] = float(precision[index])
+        report[f"recall/{name}"] = float(recall[index])
+    report["confusion_matrix"] = matrix.tolist()
+    if run_dir is not None:
+        plot_confusion_matrix(matrix, class_names, Path(run_dir) / "confusion_matrix.png")
+    return report
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # plots are an extra: `pip install kerazoo[plots]`
+        return None
+    return plt
+
+
+def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path) -> None:
+    plt = _pyplot()
+    if plt is None:
+        return
+    size = max(4.0, 0.45 * len(class_names) + 2)
+    figure, axes = plt.subplots(figsize=(size, size))
+    axes.imshow(matrix, cmap="Blues")
+    ticks = range(len(class_names))
+    axes.set_xticks(ticks, class_names, rotation=90)
+    axes.set_yticks(ticks, class_names)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    if len(class_names) <= 20:
+        for (row, col), value in np.ndenumerate(matrix):
+            axes.text(col, row, str(value), ha="center", va="center", fontsize=7,
+                      color="white" if value > matrix.max() / 2 else "black")
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
+
+
+def plot_training_curves(metrics_csv: Path, path: Path) -> None:
+    plt = _pyplot()
+    if plt is None or not metrics_csv.is_file():
+        return
+    with open(metrics_csv, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    if not rows:
+        return
+    epochs = [int(row["epoch"]) for row in rows]
+    figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for key, axes in (("loss", loss_axes), ("accuracy", acc_axes)):
+        for prefix in ("", "val_"):
+            values = [float(row[prefix + key]) for row in rows if row.get(prefix + key)]
+            if values:
+                axes.plot(epochs[: len(values)], values, label=prefix + key)
+        axes.set_xlabel("epoch")
+        axes.legend()
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
+
+
+def _save(figure, path: Path) -> None:
+    from kerazoo.recipes.run_dir import atomic_write_bytes
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    atomic_write_bytes(path, buffer.getvalue())

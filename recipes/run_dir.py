@@ -1,0 +1,65 @@
+"""Run directories and atomic writes: nothing is ever half-written.
+
+A run trains in ``.NAME.partial`` beside its final path and is renamed to ``NAME`` when it ends
+(an interrupted run is resumed from the partial directory by re-running the same command). Files
+are written to a temporary name in their directory and renamed into place.
+
+Example:
+
+>>> import tempfile, pathlib
+>>> from kerazoo.recipes.run_dir import atomic_write_text
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
+>>> atomic_write_text(path, "done")
+>>> path.read_text()
+'done'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kerazoo.errors import KerazooError
+
+
+def partial_path(run_dir: str | Path) -> Path:
+    run_dir = Path(run_dir)
+    return run_dir.with_name(f".{run_dir.name}.partial")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def existing_run(run_dir: str | Path) -> Path:
+    """A finished run directory, or a one-line error naming it."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        partial = partial_path(run_dir)
+        if (partial / "config.yaml").is_file():
+            raise KerazooError(
+                f"{run_dir}: the run did not finish (its state is in {partial}); re-run the same "
+                "`kerazoo train` command to resume it."
+            )
+        raise KerazooError(f"Run directory not found: {run_dir} (no config.yaml).")
+    return run_dir

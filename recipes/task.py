@@ -1,0 +1,76 @@
+"""The ``Task`` base class: what a recipe supplies to the shared runtime.
+
+A task turns a config into data, a model, a loss and serving signatures; the trainer, evaluator,
+exporter and CLI are shared. Image classification is the first task; text, audio and windowed
+series subclass ``Task`` the same way, each with its own ``DataConfig`` subclass for source
+options (``text_column``, ``sample_rate``, ``lookback``...).
+
+A task's life: ``prepare_data()`` reads and validates the source (all errors happen here, before
+anything is written), then ``build_inputs(split, input_context, ...)`` gives per-replica batches,
+``build_model()`` the Keras model (raw features in, logits out), ``build_loss()`` a per-example
+loss, ``evaluate(model, split)`` a ``{metric: value}`` report and ``serving_signatures(model)``
+the ``tf.function``s to export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from kerazoo.recipes.config import ExperimentConfig
+
+
+@dataclass
+class PreparedData:
+    """A source read and validated: unbatched split datasets and what they hold.
+
+    Args:
+        splits: ``{"train"|"validation"|"test": tf.data.Dataset}`` of ``(features, label)``.
+        sizes: examples per split.
+        class_names: label names, index = class id.
+        feature_spec: shape and dtype of one example's features, e.g. ``((8, 8, 1), "uint8")``.
+    """
+
+    splits: dict[str, Any]
+    sizes: dict[str, int]
+    class_names: list[str]
+    feature_spec: tuple[tuple[int, ...], str]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Task:
+    """Base class of recipes. Subclasses set ``name`` and implement the ``build_*`` hooks."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, config: ExperimentConfig):
+        self.config = config
+        self.data: PreparedData | None = None
+
+    @classmethod
+    def default_config(cls) -> ExperimentConfig:
+        return ExperimentConfig(task=cls.name)
+
+    def prepare_data(self) -> PreparedData:
+        raise NotImplementedError
+
+    def build_inputs(self, split: str, input_context=None, **kwargs):
+        raise NotImplementedError
+
+    def build_model(self):
+        raise NotImplementedError
+
+    def build_loss(self):
+        """A callable ``(labels, outputs) -> per-example loss`` (no reduction)."""
+        raise NotImplementedError
+
+    def evaluate(self, model, split: str = "test", run_dir=None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def serving_signatures(self, model, class_names: list[str]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def predict_numpy(self, model, features: np.ndarray) -> np.ndarray:
+        raise NotImplementedError

@@ -1,0 +1,113 @@
+"""Every registered zoo model, generated from the registry: it builds, runs, trains a step,
+round-trips through ``.keras`` and a preset, and exports a SavedModel (TensorFlow).
+
+Inputs are shrunk where the architecture allows (shorter sequences, smaller images) so the sweep
+stays quick on a CPU; the default configurations are covered by the parameter-count tests.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import keras
+import pytest
+
+from kerazoo import zoo
+from kerazoo.registry import registry
+from kerazoo.testing import run_model_test
+
+# Smaller inputs for the sweep; every architecture accepts them.
+SMALL: dict[str, dict] = {
+    "text_cnn": {"sequence_length": 24, "vocab_size": 300},
+    "bilstm_text_classifier": {"sequence_length": 12, "vocab_size": 300},
+    "lstm_kws": {"input_shape": (20, 40)},
+    "tcn": {"input_shape": (32, 2)},
+    "mlp_mixer": {"input_shape": (16, 16, 3)},
+    "mlp_mixer_s16": {"input_shape": (32, 32, 3), "num_classes": 5},
+    "resnet18": {"input_shape": (64, 64, 3), "num_classes": 5},
+    "resnet34": {"input_shape": (64, 64, 3), "num_classes": 5},
+    "resnet50": {"input_shape": (64, 64, 3), "num_classes": 5},
+    "lstm_forecaster": {"input_shape": (24, 2), "horizon": 6},
+    "gru_forecaster": {"input_shape": (24, 2), "horizon": 6},
+    "lstm_seq2seq_forecaster": {"input_shape": (24, 2), "horizon": 6},
+    "nbeats_generic": {"input_shape": (24, 1), "horizon": 6},
+    "nbeats_interpretable": {"input_shape": (24, 1), "horizon": 6},
+    "dlinear": {"input_shape": (48, 3), "horizon": 12},
+    "nlinear": {"input_shape": (48, 3), "horizon": 12},
+}
+for _name in registry("models").list("bc_resnet*") + registry("models").list("ds_cnn*"):
+    SMALL[_name] = {"input_shape": (32, 40, 1)}
+
+# Too big for a per-backend sweep on a CPU: TensorFlow only (the `slow` marker keeps them out of
+# the JAX/PyTorch runs); their parameter counts are checked on every run below.
+HEAVY = {"resnet34", "resnet50", "resnet110", "resnet110_v2", "wide_resnet28_10", "mlp_mixer_s16"}
+
+NAMES = zoo.list_models()
+
+
+def _marks(name):
+    return [pytest.mark.slow] if name in HEAVY else []
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in NAMES])
+def test_model_builds_runs_trains_and_round_trips(name, tmp_path):
+    run_model_test(name, workdir=tmp_path, **SMALL.get(name, {}))
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize("name", NAMES)
+def test_registered_parameter_count_is_exact(name):
+    assert zoo.build(name).count_params() == zoo.model_config(name)["params"]
+
+
+def _published(text: str) -> tuple[float, float]:
+    """'0.27M' -> (270000, 5000): the value and half a unit of its last digit."""
+    match = re.fullmatch(r"(\d+(?:\.(\d+))?)([kM])", text)
+    assert match, f"unparsable published count {text!r}"
+    scale = {"k": 1e3, "M": 1e6}[match.group(3)]
+    decimals = len(match.group(2) or "")
+    return float(match.group(1)) * scale, 0.5 * scale / 10**decimals
+
+
+PUBLISHED = [n for n in NAMES if zoo.model_config(n).get("published_params")]
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_parameter_count_matches_the_paper(name):
+    # Papers count trainable parameters (PyTorch's convention: BatchNorm statistics are buffers).
+    model = zoo.build(name)
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    value, tolerance = _published(zoo.model_config(name)["published_params"])
+    assert abs(trainable - value) <= tolerance, (name, trainable, value)
+
+
+def test_the_issue_s_published_counts_are_all_checked():
+    expected = {"resnet20", "resnet56", "resnet110", "wide_resnet28_10", "bc_resnet1",
+                "bc_resnet8", "resnet50"}
+    assert expected <= set(PUBLISHED)
+    assert zoo.model_config("bc_resnet8")["num_classes"] == 12
+    assert zoo.model_config("wide_resnet28_10")["num_classes"] == 10
+
+
+@pytest.mark.tf_only
+def test_resnet50_has_exactly_keras_applications_parameter_count():
+    reference = keras.applications.ResNet50(weights=None)
+    assert zoo.build("resnet50").count_params() == reference.count_params() == 25_636_712
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize(
+    ("name", "published_macs"),
+    # He et al. 2016 give ResNet-20 ~41M and ResNet-50 3.8G FLOPs (multiply-adds); fvcore/ptflops
+    # count 4.1G MACs for ResNet-50 with the stride on the 1x1 convolution, as here.
+    [("resnet20", 41e6), ("resnet50", 4.1e9), ("bc_resnet1", None)],
+)
+def test_profile_counts_macs(name, published_macs):
+    counts = zoo.profile(zoo.build(name))
+    assert counts["params"] == zoo.model_config(name)["params"]
+    if published_macs:
+        assert abs(counts["macs"] - published_macs) / published_macs < 0.05, counts
+    else:
+        assert counts["macs"] > 0
