@@ -184,7 +184,7 @@ def main() -> None:
          f"{on / off:.2f}"),
     ]
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
-               f" TensorFlow {tf.__version__}; load average at start "
+               f" TensorFlow {tf.__version__}; 1-minute load average at the end "
                f"{os.getloadavg()[0]:.1f}")
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / "serving_latency.csv", "w", newline="") as stream:

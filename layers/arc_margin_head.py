@@ -49,7 +49,7 @@ class ArcMarginHead(keras.layers.Layer):
     """
 
     def __init__(self, num_classes: int, kernel_initializer: Any = "glorot_uniform",
-                 kernel_regularizer: Any = None, **kwargs):
+                 kernel_regularizer: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
         if int(num_classes) < 1:
             raise ValueError(f"num_classes must be positive. Received: num_classes={num_classes}")

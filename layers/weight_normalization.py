@@ -5,23 +5,23 @@ from __future__ import annotations
 import warnings
 
 import keras
+import numpy as np
 from keras import ops
 
 from kerazoo.registry import register
 
 
-def _is_traced(tensor) -> bool:
-    """True inside a compiled function, where a variable's value cannot be read in Python."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
+def _concrete_flag(variable) -> float | None:
+    """The variable's value as a Python float, or ``None`` inside a traced/symbolic function."""
+    if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        return not tf.executing_eagerly()
-    if backend == "jax":
-        import jax
-
-        return isinstance(tensor, jax.core.Tracer)
-    return False
+        if not tf.executing_eagerly():
+            return None
+    try:
+        return float(np.asarray(ops.convert_to_numpy(ops.cast(variable.value, "float32"))))
+    except Exception:  # a JAX tracer or a symbolic placeholder has no concrete value
+        return None
 
 
 @register("layers", tfa="tfa.layers.WeightNormalization")
@@ -154,9 +154,9 @@ class WeightNormalization(keras.layers.Wrapper):
 
     def call(self, inputs, training=None):
         kwargs = {"training": training}
-        flag = ops.cast(self.initialized.value, "float32")
-        if not _is_traced(flag):
-            if float(ops.convert_to_numpy(flag)) == 0.0:
+        flag = _concrete_flag(self.initialized)
+        if flag is not None:
+            if flag == 0.0:
                 self._initialize(inputs, **kwargs)
         elif keras.backend.backend() == "tensorflow":
 
@@ -164,7 +164,8 @@ class WeightNormalization(keras.layers.Wrapper):
                 self._initialize(inputs, **kwargs)
                 return ops.zeros(())
 
-            ops.cond(ops.equal(flag, 0.0), initialize, lambda: ops.zeros(()))
+            not_initialized = ops.equal(ops.cast(self.initialized, "float32"), 0.0)
+            ops.cond(not_initialized, initialize, lambda: ops.zeros(()))
         kernel = ops.reshape(ops.cast(self.g, "float32"), (1,) * len(self.kernel_norm_axes) + (-1,))
         kernel = ops.cast(self._direction(), "float32") * kernel
         kernel = ops.cast(kernel, self._kernel_variable().dtype)

@@ -1,1 +1,10 @@
-"""kerazoo.recipes: task recipes (config -> data -> model -> strategy -> trainer -> export)."""
+"""kerazoo.recipes: task recipes (config -> data -> model -> strategy -> trainer -> export).
+
+Importing the package registers every recipe in ``registry("recipes")``; TensorFlow is imported
+only when a recipe runs.
+"""
+
+from kerazoo.recipes import image_classification  # noqa: F401  (registers the recipe)
+from kerazoo.recipes.api import get_task, train
+
+__all__ = ["get_task", "train"]

@@ -42,7 +42,7 @@ class ImageDataConfig(DataConfig):
     channels: int | None = None
 
 
-@register("recipes", task="image_classification")
+@register("recipes", name="image_classification", task="image_classification")
 class ImageClassification(Task):
     """Image classification with a zoo model: data, model, loss, evaluation and serving."""
 
@@ -51,7 +51,7 @@ class ImageClassification(Task):
     @classmethod
     def default_config(cls) -> ExperimentConfig:
         config = ExperimentConfig(task=cls.name, data=ImageDataConfig())
-        config.train.epochs = 30
+        config.train.epochs = 25
         config.train.batch_size = 32
         config.train.learning_rate = 3e-3
         config.train.warmup_steps = 20

@@ -101,6 +101,17 @@ def _PhaseSchedule(base, boundary, factor):  # noqa: N802  (built lazily: keras 
     return _phase_schedule_class()(base, boundary, factor)
 
 
+def _scalar_summary(tag: str, value: float) -> None:
+    """A TensorBoard scalar without importing ``tensorboard`` (``tf.summary.scalar`` needs it)."""
+    import tensorflow as tf
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+    )
+    tf.summary.write(tag, tf.constant(float(value), tf.float32), metadata=metadata)
+
+
 def _current_lr(optimizer, step: int) -> float:
     rate = optimizer.learning_rate
     return float(rate.numpy() if hasattr(rate, "numpy") else rate)
@@ -314,7 +325,7 @@ class Trainer:
                 with writer.as_default(step=epoch + 1):
                     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"):
                         if row[key] != "":
-                            tf.summary.scalar(key, row[key])
+                            _scalar_summary(key, row[key])
                 writer.flush()
             self._say(
                 f"epoch {epoch + 1}/{config.train.epochs}: loss {row['loss']:.4f} "
@@ -360,15 +371,21 @@ class Trainer:
     def _finish(self, model, work: Path, data, train_seconds: float) -> dict[str, Any]:
         from kerazoo.recipes import evaluation, export, model_card
 
+        marks = [("start", time.monotonic())]
         model.save(work / "model.keras")
         atomic_write_json(work / "labels.json", data.class_names)
         report = self.task.evaluate(model, "test", run_dir=work)
+        marks.append(("save+evaluate", time.monotonic()))
         report["train_seconds"] = round(train_seconds, 2)
         atomic_write_json(work / "evaluation.json", report)
         evaluation.plot_training_curves(work / "metrics.csv", work / "training_curves.png")
         model_card.write(work, self.config, data, report)
+        marks.append(("plots+card", time.monotonic()))
         if self.export:
             export.export_saved_model(self.task, model, data.class_names, work)
+        marks.append(("export", time.monotonic()))
+        log.info("finish: %s", ", ".join(
+            f"{name} {end - begin:.1f} s" for (_, begin), (name, end) in zip(marks, marks[1:])))
         work.rename(self.run_dir)
         top = next(key for key in report if key.startswith("top_"))
         self._say(

@@ -147,12 +147,16 @@ class ModelManager:
             logger.info("now serving version %d of %r", version, self.model_name)
         for version in sorted(loaded - present):
             with self._lock:
-                if len(self._versions) > 1:
-                    self._versions.pop(version, None)
-                    batchers = [k for k in self._batchers if k[0] == version]
-                    closing = [self._batchers.pop(k) for k in batchers]
-                else:
-                    closing = []
+                if len(self._versions) == 1:
+                    # Keep answering with the last version rather than with nothing at all.
+                    if self._failed.get(version) == ():
+                        continue
+                    self._failed[version] = ()  # remembered so the warning is logged once
+                    logger.warning("version %d was removed from disk; still serving it, as it "
+                                   "is the only one", version)
+                    continue
+                self._versions.pop(version, None)
+                closing = [self._batchers.pop(k) for k in list(self._batchers) if k[0] == version]
             for batcher in closing:
                 batcher.close()
             logger.info("unloaded version %d of %r (removed from disk)", version, self.model_name)

@@ -9,6 +9,7 @@ never leaves a cache entry behind.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import re
 import tempfile
@@ -139,7 +140,7 @@ def _stream(url: str, parsed: urllib.parse.ParseResult):
         with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (scheme checked)
             while chunk := response.read(_CHUNK):
                 yield chunk
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         reason = getattr(error, "reason", error)
         raise KerazooError(
             f"Cannot download weights from {url} ({reason}). Check the network, or download "

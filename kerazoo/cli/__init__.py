@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from kerazoo import __version__
 from kerazoo.errors import KerazooError
 
-COMMAND_MODULES = ("kerazoo.cli.catalog", "kerazoo.cli.serve")
+COMMAND_MODULES = ("kerazoo.cli.catalog", "kerazoo.cli.serve", "kerazoo.cli.recipes")
 
 
 def build_parser() -> argparse.ArgumentParser:

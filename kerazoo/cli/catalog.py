@@ -80,11 +80,44 @@ def run_info(args: argparse.Namespace) -> int:
 def format_card(entry: Entry) -> str:
     lines = [f"{entry.name}  ({entry.kind[:-1] if entry.kind.endswith('s') else entry.kind})",
              f"  object: {entry.qualified_name}"]
-    lines += [f"  {key}: {_format_value(value)}" for key, value in entry.metadata.items()]
+    if entry.kind == "models":
+        lines += _model_lines(entry)
+    else:
+        lines += [f"  {key}: {_format_value(value)}" for key, value in entry.metadata.items()]
     doc = inspect.getdoc(entry.obj) or ""
     if doc:
         lines += ["", *("  " + line if line else "" for line in doc.splitlines())]
     return "\n".join(lines)
+
+
+def _model_lines(entry: Entry) -> list[str]:
+    """A zoo model's card: what it takes, returns and costs, and how to build it."""
+    from kerazoo.zoo import model_config
+
+    config = model_config(entry.name)
+    shape = "(" + ", ".join(map(str, config["input_shape"])) + ")"
+    lines = [
+        f"  task: {config['task']}    family: {config['family']}",
+        f"  paper: {config.get('paper') or 'n/a'}",
+        f"  params: {_format_value(config['params'])}"
+        + (f" (paper: {config['published_params']})" if config.get("published_params") else ""),
+        f"  input: {shape} {config['input_dtype']}",
+        f"  output: {config['outputs']}"
+        + (f" over {config['num_classes']} classes" if "num_classes" in config else ""),
+    ]
+    if "horizon" in config:
+        lines.append(f"  horizon: {config['horizon']}    num_targets: {config['num_targets']}")
+    prep = config.get("preprocessing") or {}
+    lines.append("  preprocessing: " + ", ".join(
+        f"{key}={_format_value(value)}" for key, value in prep.items() if value is not None
+    ))
+    lines.append("  build: kerazoo.zoo.build(" + repr(entry.name)
+                 + ", input_shape=..., num_classes=..., include_top=..., pooling=..., dropout=...)")
+    if config["overrides"]:
+        lines.append(f"  overrides: {', '.join(config['overrides'])}")
+    if config["presets"]:
+        lines.append(f"  presets: {', '.join(config['presets'])}")
+    return lines
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 72) -> str:

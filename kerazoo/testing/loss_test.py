@@ -104,7 +104,7 @@ def _close(actual, expected, rtol, atol, what):
 
 
 def _gradient(loss, y_true, y_pred):
-    """d loss / d y_pred (the first floating array of ``y_pred``), as numpy."""
+    """d sum(loss) / d y_pred (the first floating array of ``y_pred``), as numpy."""
     backend = keras.backend.backend()
     x = np.asarray(_first_float(y_pred), "float32")
     if backend == "tensorflow":
@@ -113,17 +113,17 @@ def _gradient(loss, y_true, y_pred):
         var = tf.constant(x)
         with tf.GradientTape() as tape:
             tape.watch(var)
-            value = loss(y_true, _replace_first_float(y_pred, var))
+            value = ops.sum(loss(y_true, _replace_first_float(y_pred, var)))
         return tape.gradient(value, var).numpy()
     if backend == "jax":
         import jax
 
-        return np.asarray(jax.grad(lambda v: loss(y_true, _replace_first_float(y_pred, v)))(x))
+        return np.asarray(jax.grad(lambda v: ops.sum(loss(y_true, _replace_first_float(y_pred, v))))(x))
     if backend == "torch":
         import torch
 
         var = torch.tensor(x, requires_grad=True)
-        loss(y_true, _replace_first_float(y_pred, var)).backward()
+        ops.sum(loss(y_true, _replace_first_float(y_pred, var))).backward()
         return var.grad.detach().numpy()
     raise AssertionError(f"no gradient check for backend {backend!r}")
 

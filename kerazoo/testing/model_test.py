@@ -132,8 +132,9 @@ def run_model_test(
             keras.losses.SparseCategoricalCrossentropy(from_logits=True)
             if len(model.output.shape) == 2 else "mse"
         )
-        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss, jit_compile=False)
-        before = [np.array(w) for w in model.trainable_weights]
+        # Eager: one step checks that gradients flow; tracing a graph would cost more than it adds.
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss, run_eagerly=True)
+        before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
         value = model.train_on_batch(x, y)
         value = float(value[0] if isinstance(value, (list, tuple)) else value)
         assert math.isfinite(value), f"{name}: loss {value}"

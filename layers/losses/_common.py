@@ -31,12 +31,12 @@ class KerazooLoss(keras.losses.Loss):
         return config
 
 
-def to_float32(x):
+def to_float32(x) -> Any:
     """``x`` as float32 (half-precision inputs are upcast for stable sums, exp and sqrt)."""
     return ops.cast(x, "float32")
 
 
-def match_rank(y_true, y_pred):
+def match_rank(y_true: Any, y_pred: Any) -> Any:
     """Squeeze or expand a trailing axis of size 1 so both have the same rank (as Keras does)."""
     true_rank, pred_rank = len(y_true.shape), len(y_pred.shape)
     if true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
@@ -46,12 +46,12 @@ def match_rank(y_true, y_pred):
     return y_true, y_pred
 
 
-def flat_labels(labels):
+def flat_labels(labels) -> Any:
     """Class ids of shape ``[batch]`` from ``[batch]`` or ``[batch, 1]``."""
     return ops.reshape(labels, (-1,))
 
 
-def pairwise_distance(embeddings, squared: bool = False):
+def pairwise_distance(embeddings, squared: bool = False) -> Any:
     """Euclidean distance matrix ``D[i, j] = ||x_i - x_j||`` (squared if asked), zero diagonal.
 
     Uses ``|x|^2 + |y|^2 - 2 x.y`` clipped at 0, and where the squared distance is 0 the square
@@ -72,7 +72,7 @@ def pairwise_distance(embeddings, squared: bool = False):
     return dist * (1.0 - ops.eye(n, dtype="float32"))
 
 
-def angular_distance(embeddings):
+def angular_distance(embeddings) -> Any:
     """``D[i, j] = 1 - cos(x_i, x_j)``, clipped at 0."""
     x = to_float32(embeddings)
     x = x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=1, keepdims=True), 1e-12))
@@ -91,7 +91,7 @@ def check_distance_metric(distance_metric: Any) -> None:
         )
 
 
-def distance_matrix(embeddings, distance_metric: Any):
+def distance_matrix(embeddings, distance_metric: Any) -> Any:
     """The ``[batch, batch]`` float32 distance matrix named by ``distance_metric``."""
     if distance_metric == "L2":
         return pairwise_distance(embeddings, squared=False)
@@ -114,7 +114,7 @@ def deserialize_metric(distance_metric: Any) -> Any:
     return distance_metric
 
 
-def label_masks(labels):
+def label_masks(labels) -> Any:
     """``(positive, negative)`` boolean ``[batch, batch]`` masks; the diagonal is in neither."""
     labels = flat_labels(labels)
     same = ops.expand_dims(labels, 1) == ops.expand_dims(labels, 0)
@@ -123,7 +123,7 @@ def label_masks(labels):
     return ops.logical_and(same, off_diagonal), ops.logical_not(same)
 
 
-def spread_over_anchors(per_anchor_sum, count):
+def spread_over_anchors(per_anchor_sum, count) -> Any:
     """Per-anchor terms whose batch mean is ``sum(per_anchor_sum) / count`` (0 when count is 0).
 
     tfa's mining losses return one scalar, a sum over valid pairs or anchors divided by their

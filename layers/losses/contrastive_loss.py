@@ -10,7 +10,7 @@ from kerazoo.losses._common import KerazooLoss, match_rank, to_float32
 from kerazoo.registry import register
 
 
-def contrastive_loss(y_true, y_pred, margin: float = 1.0):
+def contrastive_loss(y_true: Any, y_pred: Any, margin: float = 1.0) -> Any:
     """Functional form of :class:`ContrastiveLoss`: one value per pair.
 
     Args:

@@ -39,7 +39,7 @@ def _check_mode(mode):
         raise ValueError(f"mode must be one of {_MODES}. Received: mode={mode!r}")
 
 
-def giou_loss(y_true, y_pred, mode: str = "giou"):
+def giou_loss(y_true: Any, y_pred: Any, mode: str = "giou") -> Any:
     """Functional form of :class:`GIoULoss`: ``1 - GIoU`` per box.
 
     Args:

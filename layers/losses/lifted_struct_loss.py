@@ -43,7 +43,7 @@ def _lifted_per_anchor(labels, embeddings, margin):
     return spread_over_anchors(0.25 * ops.sum(terms, axis=-1), count)
 
 
-def lifted_struct_loss(labels, embeddings, margin: float = 1.0):
+def lifted_struct_loss(labels: Any, embeddings: Any, margin: float = 1.0) -> Any:
     """Functional form of :class:`LiftedStructLoss`: the batch's scalar loss, as in tfa.
 
     Args:

@@ -21,7 +21,7 @@ def _same_label(labels):
     return ops.cast(ops.expand_dims(labels, 1) == ops.expand_dims(labels, 0), "float32")
 
 
-def npairs_loss(y_true, y_pred):
+def npairs_loss(y_true: Any, y_pred: Any) -> Any:
     """Functional form of :class:`NpairsLoss`: the batch's scalar loss, as in tfa.
 
     Args:

@@ -16,7 +16,7 @@ def _shared_labels(y_true):
     return ops.matmul(y_true, ops.transpose(y_true))
 
 
-def npairs_multilabel_loss(y_true, y_pred):
+def npairs_multilabel_loss(y_true: Any, y_pred: Any) -> Any:
     """Functional form of :class:`NpairsMultilabelLoss`: the batch's scalar loss, as in tfa.
 
     Args:

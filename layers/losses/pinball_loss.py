@@ -10,7 +10,7 @@ from kerazoo.losses._common import KerazooLoss, match_rank, to_float32
 from kerazoo.registry import register
 
 
-def pinball_loss(y_true, y_pred, tau: float = 0.5):
+def pinball_loss(y_true: Any, y_pred: Any, tau: float = 0.5) -> Any:
     """Functional form of :class:`PinballLoss`: the mean over the last axis, as in tfa.
 
     Args:

@@ -10,8 +10,8 @@ from keras import ops
 from kerazoo.registry import register
 
 
-def sigmoid_focal_crossentropy(y_true, y_pred, alpha: float | None = 0.25,
-                               gamma: float | None = 2.0, from_logits: bool = False):
+def sigmoid_focal_crossentropy(y_true: Any, y_pred: Any, alpha: float | None = 0.25,
+                               gamma: float | None = 2.0, from_logits: bool = False) -> Any:
     """Functional form of :class:`SigmoidFocalCrossEntropy`: the sum over the last axis.
 
     Args:

@@ -11,7 +11,7 @@ from kerazoo.losses._common import KerazooLoss, to_float32
 from kerazoo.registry import register
 
 
-def sparsemax_loss(logits, sparsemax, labels):
+def sparsemax_loss(logits: Any, sparsemax: Any, labels: Any) -> Any:
     """The sparsemax loss of ``logits`` given their ``sparsemax`` and target ``labels``; as tfa.
 
     Args:

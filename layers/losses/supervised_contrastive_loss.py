@@ -22,7 +22,8 @@ class SupervisedContrastiveLoss(KerazooLoss):
         loss_i = - 1/|P(i)| * sum_{p in P(i)} log( exp(z_i.z_p / T) / sum_{a in A(i)} exp(z_i.z_a / T) )
 
     averaged over the anchors that have a positive. An anchor without one (a class seen once)
-    has no term; a batch with none gives ``0``. Computed in float32 with a stable log-sum-exp.
+    has no term; a batch with none gives ``0``. A batch of one class is well defined (every
+    other sample is a positive; the loss is then at least ``log(batch - 1)``). Computed in float32 with a stable log-sum-exp.
     Returned per anchor, scaled so the default reduction gives that mean; ``sample_weight``
     weights anchors. For two augmented views per image, concatenate the views along the batch
     and repeat the labels.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from keras import ops
 
@@ -31,8 +32,8 @@ def _hard_per_anchor(labels, embeddings, margin, soft, distance_metric):
     return spread_over_anchors(loss, ops.sum(ops.cast(valid, "float32")))
 
 
-def triplet_hard_loss(y_true, y_pred, margin: float = 1.0, soft: bool = False,
-                      distance_metric: str | Callable = "L2"):
+def triplet_hard_loss(y_true: Any, y_pred: Any, margin: float = 1.0, soft: bool = False,
+                      distance_metric: str | Callable = "L2") -> Any:
     """Functional form of :class:`TripletHardLoss`: the batch's scalar loss, as in tfa.
 
     Args:

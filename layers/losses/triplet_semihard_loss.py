@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from keras import ops
 
@@ -35,8 +36,8 @@ def _semihard_per_anchor(labels, embeddings, margin, distance_metric):
     return spread_over_anchors(ops.sum(terms, axis=-1), ops.sum(ops.cast(valid, "float32")))
 
 
-def triplet_semihard_loss(y_true, y_pred, margin: float = 1.0,
-                          distance_metric: str | Callable = "L2"):
+def triplet_semihard_loss(y_true: Any, y_pred: Any, margin: float = 1.0,
+                          distance_metric: str | Callable = "L2") -> Any:
     """Functional form of :class:`TripletSemiHardLoss`: the batch's scalar loss, as in tfa.
 
     Args:

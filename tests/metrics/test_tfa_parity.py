@@ -27,7 +27,7 @@ def kerazoo_value(case: str) -> tuple[np.ndarray, np.ndarray]:
     args = [ARRAYS[f"{case}/y_pred"]]
     if f"{case}/y_true" in ARRAYS:
         args.insert(0, ARRAYS[f"{case}/y_true"])
-    weight = ARRAYS[f"{case}/sample_weight"] if f"{case}/sample_weight" in ARRAYS else None
+    weight = ARRAYS.get(f"{case}/sample_weight")
     metric.update_state(*args, sample_weight=weight)
     value = np.asarray(keras.ops.convert_to_numpy(metric.result()), dtype="float64")
     return value, ARRAYS[f"{case}/expected"]

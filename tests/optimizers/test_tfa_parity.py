@@ -5,12 +5,12 @@ References come from ``tests/fixtures/tfa/generate_optimizers.py`` (TF 2.15.1 + 
 
 from __future__ import annotations
 
+import importlib.util
+import pathlib
+
 import keras
 import numpy as np
 import pytest
-
-import importlib.util
-import pathlib
 
 _spec = importlib.util.spec_from_file_location(
     "kerazoo_tests_parity", pathlib.Path(__file__).with_name("_parity.py"))

@@ -8,9 +8,6 @@ import pytest
 
 pytestmark = pytest.mark.tf_only
 
-apis = pytest.importorskip("tensorflow_serving.apis.prediction_service_pb2_grpc")
-
-
 @pytest.fixture
 def stubs(serve, export_dir):
     from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc

@@ -18,9 +18,6 @@ import requests
 
 pytestmark = pytest.mark.tf_only
 
-pytest.importorskip("tensorflow_serving.apis")
-
-
 class ServerProcess:
     def __init__(self, export_dir, log_path, *extra):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")

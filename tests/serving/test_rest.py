@@ -163,3 +163,12 @@ def test_oversized_body_is_refused_with_413(url):
     streamed = requests.post(url + ":predict", data=chunks(), timeout=10)
     assert streamed.status_code == 413
     assert _post(url, {"instances": FEATURES}).status_code == 200
+
+
+def test_binds_loopback_by_default(serve, export_dir):
+    from kerazoo.serving.server import ServerConfig
+
+    assert ServerConfig(export_dir).host == "127.0.0.1"
+    server = serve(export_dir, grpc_port=-1)
+    sockets = server._uvicorn.servers[0].sockets
+    assert [s.getsockname()[0] for s in sockets] == ["127.0.0.1"]

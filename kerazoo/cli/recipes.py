@@ -1,0 +1,162 @@
+"""``kerazoo train | evaluate | predict | export``: the same verbs for every recipe."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from kerazoo.errors import ConfigError, DataError
+
+# Short flags are shorthands for config keys (applied before --set, which wins).
+SHORTHANDS = {
+    "data": "data.source", "data_dir": "data.data_dir", "model": "model.name",
+    "epochs": "train.epochs", "batch_size": "train.batch_size", "init": "model.init",
+    "strategy": "runtime.strategy", "tpu": "runtime.tpu", "precision": "runtime.precision",
+}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train", help="train a recipe (image_classification, ...) into a run directory",
+        description="Train a recipe. Config = the recipe's defaults, then --config FILE, then "
+        "the short flags, then --set key=value (e.g. --set train.learning_rate=0.01).",
+    )
+    train.add_argument("task", metavar="TASK", help="recipe name (`kerazoo list recipes`)")
+    train.add_argument("--config", metavar="FILE", help="YAML experiment config")
+    train.add_argument("--data", metavar="SOURCE", help="digits | tfds:NAME | folder:PATH")
+    train.add_argument("--data-dir", metavar="DIR", help="TFDS data directory")
+    train.add_argument("--download", action="store_true", help="let TFDS download the dataset")
+    train.add_argument("--model", metavar="NAME", help="zoo model name")
+    train.add_argument("--init", metavar="SPEC", help="preset:NAME or run:DIR (fine-tuning)")
+    train.add_argument("--freeze-backbone", action="store_true", help="train the head only")
+    train.add_argument("--epochs", type=int, metavar="N")
+    train.add_argument("--batch-size", type=int, metavar="N", help="per-replica batch size")
+    train.add_argument("--strategy", metavar="NAME",
+                       help="auto | cpu | one_device | mirrored | multi_worker | tpu")
+    train.add_argument("--tpu", metavar="ADDRESS")
+    train.add_argument("--precision", metavar="POLICY",
+                       help="auto | float32 | mixed_float16 | mixed_bfloat16")
+    train.add_argument("--jit-compile", action="store_true", help="XLA-compile the train step")
+    train.add_argument("--run-dir", metavar="DIR", help="default: runs/TASK-MODEL")
+    train.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE", help="override a config key (repeatable)")
+    train.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
+    train.set_defaults(run=run_train)
+
+    evaluate = subparsers.add_parser("evaluate", help="evaluate a run on its test split")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    evaluate.add_argument("--data", metavar="SOURCE", help="another source with the same classes")
+    evaluate.add_argument("--split", default="test")
+    evaluate.set_defaults(run=run_evaluate)
+
+    predict = subparsers.add_parser("predict", help="classify image files with a trained run")
+    predict.add_argument("run_dir", metavar="RUN_DIR")
+    predict.add_argument("inputs", nargs="+", metavar="IMAGE")
+    predict.add_argument("--top", type=int, default=3, help="classes shown per input")
+    predict.set_defaults(run=run_predict)
+
+    export = subparsers.add_parser("export", help="export a run (SavedModel, TFLite, .keras)")
+    export.add_argument("run_dir", metavar="RUN_DIR")
+    export.add_argument("--format", default="saved_model",
+                        choices=("saved_model", "tflite", "keras"))
+    export.add_argument("--quantization", default="none", choices=("none", "dynamic_int8"),
+                        help="TFLite quantization")
+    export.set_defaults(run=run_export)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from kerazoo.recipes import api
+
+    overrides = [f"{key}={json.dumps(getattr(args, flag))}"
+                 for flag, key in SHORTHANDS.items() if getattr(args, flag) is not None]
+    if args.download:
+        overrides.append("data.download=true")
+    if args.freeze_backbone:
+        overrides.append("model.freeze_backbone=true")
+    if args.jit_compile:
+        overrides.append("runtime.jit_compile=true")
+    overrides += args.overrides
+    config = api.resolve_config(args.task, args.config, overrides)
+    run_dir = args.run_dir or f"runs/{args.task}-{config.model.name}"
+    api.train(args.task, run_dir, config_file=args.config, overrides=overrides,
+              export=not args.no_export)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from kerazoo.recipes import api
+    from kerazoo.recipes.run_dir import atomic_write_json
+
+    task, model = api.load_run(args.run_dir)
+    if args.data:
+        task.config.data.source = args.data
+    data = task.prepare_data()
+    if args.split not in data.splits:
+        raise ConfigError(f"--split {args.split!r}: the source has {', '.join(data.splits)}.")
+    labels = json.loads((Path(args.run_dir) / "labels.json").read_text())
+    if data.class_names != labels:
+        raise DataError(f"{args.data}: classes {data.class_names} differ from the run's {labels}.")
+    report = task.evaluate(model, args.split, run_dir=args.run_dir)
+    name = "evaluation.json" if not args.data and args.split == "test" else (
+        f"evaluation-{args.split}.json")
+    atomic_write_json(Path(args.run_dir) / name, report)
+    print(f"{args.split} accuracy: {report['accuracy']:.4f} ({report['num_examples']} examples)")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+    import tensorflow as tf
+
+    from kerazoo.recipes import api
+
+    task, model = api.load_run(args.run_dir)
+    labels = json.loads((Path(args.run_dir) / "labels.json").read_text())
+    height, width, channels = (int(d) for d in model.input_shape[1:])
+    images = []
+    for name in args.inputs:
+        path = Path(name)
+        if not path.is_file():
+            raise DataError(f"Image not found: {path}")
+        try:
+            image = tf.io.decode_image(path.read_bytes(), channels=channels,
+                                       expand_animations=False)
+        except tf.errors.OpError:
+            raise DataError(f"{path}: not a readable JPEG/PNG/BMP/GIF image.") from None
+        images.append(tf.image.resize(tf.cast(image, tf.float32), (height, width),
+                                      antialias=True).numpy())
+    probabilities = task.predict_numpy(model, np.stack(images))
+    for name, row in zip(args.inputs, probabilities):
+        best = np.argsort(-row)[: args.top]
+        print(f"{name}: " + ", ".join(f"{labels[i]} {row[i]:.3f}" for i in best))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from kerazoo.recipes import api
+    from kerazoo.recipes.export import export_saved_model
+
+    task, model = api.load_run(args.run_dir)
+    run_dir = Path(args.run_dir)
+    labels = json.loads((run_dir / "labels.json").read_text())
+    if args.format == "keras":
+        target = run_dir / "export" / f"{task.config.model.name}.keras"
+        target.parent.mkdir(exist_ok=True)
+        temp = target.with_name(f".{target.name}.tmp.keras")
+        model.save(temp)
+        temp.rename(target)
+    else:
+        versions = sorted((run_dir / "export").glob("[0-9]*"), key=lambda p: int(p.name))
+        if args.format == "saved_model" or not versions:
+            versions.append(export_saved_model(task, model, labels, run_dir))
+        target = versions[-1]
+        if args.format == "tflite":
+            from kerazoo.serving.tflite import convert_saved_model
+
+            target = Path(convert_saved_model(
+                str(target), str(run_dir / "export" / f"model-{target.name}.tflite"),
+                quantization=args.quantization,
+            ))
+    print(target)
+    return 0

@@ -1,0 +1,131 @@
+"""SavedModel export in TF Serving's layout: ``RUN_DIR/export/<version>/saved_model.pb``.
+
+The version is written to a temporary directory beside its final name and renamed when complete
+(with its ``export.json`` manifest: signatures, input specs, labels, versions, and the sha256 of
+every file), so TF Serving or ``kerazoo serve`` never sees half a model. Image signatures:
+
+* ``serving_default``: ``images`` uint8 ``[batch, H, W, C]`` of any size, resized inside.
+* ``serving_bytes``: ``image_bytes`` string ``[batch]`` of encoded JPEG/PNG/BMP/GIF files.
+
+Both return ``probabilities`` float32 ``[batch, K]``, ``class_ids`` int64 ``[batch]`` and
+``labels`` string ``[batch]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kerazoo.errors import KerazooError
+from kerazoo.recipes.run_dir import atomic_write_json
+
+
+def image_signatures(model, class_names: list[str]) -> dict[str, tuple[Any, list]]:
+    """``{name: (function, input_signature)}`` for an image classifier taking float 0-255."""
+    import tensorflow as tf
+
+    height, width, channels = (int(d) for d in model.input_shape[1:])
+    names = tf.constant(list(class_names))
+
+    def named_outputs(images):
+        logits = tf.cast(model(images, training=False), tf.float32)
+        probabilities = tf.nn.softmax(logits, axis=-1)
+        class_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+        return {"probabilities": probabilities, "class_ids": class_ids,
+                "labels": tf.gather(names, class_ids)}
+
+    def resize(images):
+        images = tf.cast(images, tf.float32)
+        if images.shape[1] == height and images.shape[2] == width:
+            return images
+        return tf.image.resize(images, (height, width), antialias=True)
+
+    def serve_images(images):
+        return named_outputs(resize(images))
+
+    def decode_one(data):
+        image = tf.io.decode_image(data, channels=channels, expand_animations=False)
+        image = tf.image.resize(tf.cast(image, tf.float32), (height, width), antialias=True)
+        return tf.ensure_shape(image, (height, width, channels))
+
+    def serve_bytes(image_bytes):
+        images = tf.map_fn(
+            decode_one, image_bytes,
+            fn_output_signature=tf.TensorSpec((height, width, channels), tf.float32),
+        )
+        return named_outputs(images)
+
+    return {
+        "serving_default": (
+            serve_images, [tf.TensorSpec([None, None, None, channels], tf.uint8, name="images")]
+        ),
+        "serving_bytes": (
+            serve_bytes, [tf.TensorSpec([None], tf.string, name="image_bytes")]
+        ),
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def next_version(export_root: Path) -> int:
+    versions = [int(p.name) for p in export_root.glob("*") if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def export_saved_model(task, model, class_names: list[str], run_dir: Path) -> Path:
+    """Write the next version under ``run_dir/export``; returns its directory."""
+    import keras
+    import tensorflow as tf
+
+    import kerazoo
+
+    export_root = Path(run_dir) / "export"
+    export_root.mkdir(parents=True, exist_ok=True)
+    signatures = task.serving_signatures(model, class_names)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for name, (function, specs) in signatures.items():
+        archive.add_endpoint(name, function, input_signature=specs)
+    temp = Path(tempfile.mkdtemp(prefix=".export-", dir=export_root))
+    try:
+        archive.write_out(str(temp / "model"), verbose=False)
+        target_tmp = temp / "model"
+        manifest = {
+            "format": "tf_saved_model",
+            "task": task.name,
+            "model": task.config.model.name,
+            "signatures": {
+                name: {"inputs": {spec.name: {"dtype": spec.dtype.name,
+                                              "shape": [d for d in spec.shape.as_list()]}
+                                  for spec in specs},
+                       "outputs": ["probabilities", "class_ids", "labels"]}
+                for name, (_, specs) in signatures.items()
+            },
+            "labels": list(class_names),
+            "versions": {"kerazoo": kerazoo.__version__, "keras": keras.__version__,
+                         "tensorflow": tf.__version__},
+        }
+        manifest["files"] = {
+            str(path.relative_to(target_tmp)): _sha256(path)
+            for path in sorted(target_tmp.rglob("*")) if path.is_file()
+        }
+        atomic_write_json(target_tmp / "export.json", manifest)
+        version = next_version(export_root)
+        final = export_root / str(version)
+        target_tmp.rename(final)
+    except Exception as error:
+        if isinstance(error, KerazooError):
+            raise
+        raise KerazooError(f"Export to {export_root} failed: {error}") from error
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return final

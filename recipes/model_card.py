@@ -1,0 +1,41 @@
+"""A short Markdown model card written into every finished run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kerazoo.recipes.config import to_yaml
+from kerazoo.recipes.run_dir import atomic_write_text
+
+
+def write(run_dir: Path, config, data, report: dict) -> None:
+    metrics = "\n".join(
+        f"| {key} | {value:.4f} |" for key, value in report.items()
+        if isinstance(value, float) and "/" not in key
+    )
+    text = f"""# Model card: {config.model.name} for {config.task}
+
+- **Task**: {config.task}; {len(data.class_names)} classes: {", ".join(data.class_names)}
+- **Data**: `{config.data.source}` — train {data.sizes.get("train")}, validation
+  {data.sizes.get("validation")}, test {data.sizes.get("test")} examples
+  ({data.info.get("license", "see the source's license")}).
+- **Input**: {data.feature_spec[0]} {data.feature_spec[1]}; the SavedModel in `export/` resizes
+  images of any size and also takes encoded JPEG/PNG bytes (`serving_bytes`).
+- **Intended use**: a baseline trained by `kerazoo train`; not evaluated for use on people or
+  for decisions about them.
+
+## Test metrics
+
+| metric | value |
+|---|---|
+{metrics}
+
+Per-class precision and recall are in `evaluation.json`, the confusion matrix in
+`confusion_matrix.png`, the training curves in `training_curves.png`.
+
+## Configuration
+
+```yaml
+{to_yaml(config)}```
+"""
+    atomic_write_text(Path(run_dir) / "model_card.md", text)

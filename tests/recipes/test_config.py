@@ -1,0 +1,56 @@
+"""Experiment config: YAML + --set overrides, every key and type checked (no TensorFlow)."""
+
+import pytest
+
+from kerazoo.errors import ConfigError
+from kerazoo.recipes.api import resolve_config
+from kerazoo.recipes.config import apply_overrides, load_yaml, to_yaml
+
+
+def test_overrides_apply_in_order_and_types_are_coerced():
+    config = resolve_config("image_classification", None, [
+        "train.epochs=3", "train.learning_rate=1", "data.augment=[flip, translate]",
+        "data.image_size=[16, 16]", "runtime.jit_compile=true", "train.epochs=4",
+    ])
+    assert config.train.epochs == 4
+    assert config.train.learning_rate == 1.0 and isinstance(config.train.learning_rate, float)
+    assert config.data.augment == ["flip", "translate"]
+    assert config.data.image_size == [16, 16]
+    assert config.runtime.jit_compile is True
+
+
+def test_typo_names_the_key_and_the_closest_valid_one():
+    with pytest.raises(ConfigError, match=r"Unknown config key 'train.learning_rat'.*"
+                                          r"'train.learning_rate'"):
+        resolve_config("image_classification", None, ["train.learning_rat=0.1"])
+    with pytest.raises(ConfigError, match=r"'data.image_sise'.*'data.image_size'"):
+        resolve_config("image_classification", None, ["data.image_sise=[8, 8]"])
+
+
+def test_wrong_type_names_the_expected_type():
+    with pytest.raises(ConfigError, match=r"'train.batch_size' expects int.*'big'"):
+        resolve_config("image_classification", None, ["train.batch_size=big"])
+    with pytest.raises(ConfigError, match=r"'runtime.deterministic' expects bool"):
+        resolve_config("image_classification", None, ["runtime.deterministic=3"])
+
+
+def test_bad_choice_suggests():
+    with pytest.raises(ConfigError, match=r"runtime.strategy.*did you mean 'mirrored'"):
+        resolve_config("image_classification", None, ["runtime.strategy=mirored"])
+
+
+def test_yaml_file_round_trip_and_typo_names_the_file(tmp_path):
+    config = resolve_config("image_classification", None, ["train.epochs=2"])
+    path = tmp_path / "config.yaml"
+    path.write_text(to_yaml(config))
+    again = load_yaml(resolve_config("image_classification"), path)
+    assert again == config
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  epochz: 3\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: Unknown config key 'train.epochz'"):
+        resolve_config("image_classification", bad, [])
+
+
+def test_override_without_equals_is_rejected():
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_overrides(resolve_config("image_classification"), ["train.epochs"])

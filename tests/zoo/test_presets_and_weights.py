@@ -1,0 +1,205 @@
+"""Presets and weight files: round trips, sha256 checks, offline and half-written downloads.
+
+URLs are only ever ``file://`` or a server on loopback: no test touches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from kerazoo import zoo
+from kerazoo.errors import ConfigError, KerazooError, NotFoundError
+from kerazoo.zoo import weights
+
+PAYLOAD = b"kerazoo weights " * 1000
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAZOO_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    body = PAYLOAD
+    truncate = False
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(PAYLOAD)))
+        self.end_headers()
+        self.wfile.write(self.body[: len(self.body) // 2] if self.truncate else self.body)
+        self.wfile.flush()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def server():
+    servers = []
+
+    def start(body=PAYLOAD, truncate=False):
+        handler = type("Handler", (_Handler,), {"body": body, "truncate": truncate})
+        httpd = http.server.HTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}/model.weights.h5"
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _cache_files(home):
+    folder = home / "weights"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_local_path_and_file_url_are_verified(tmp_path, home):
+    path = tmp_path / "w.h5"
+    path.write_bytes(PAYLOAD)
+    assert weights.fetch(path, SHA) == path
+    assert weights.fetch(path.as_uri(), SHA) == path
+    with pytest.raises(KerazooError, match="sha256 mismatch"):
+        weights.fetch(path.as_uri(), "0" * 64)
+    assert _cache_files(home) == []
+
+
+def test_sha256_is_mandatory(tmp_path, home):
+    path = tmp_path / "w.h5"
+    path.write_bytes(PAYLOAD)
+    for bad in (None, "", "abc", "g" * 64):
+        with pytest.raises(KerazooError, match="sha256"):
+            weights.fetch(path, bad)
+
+
+def test_missing_file_is_a_clear_error(tmp_path, home):
+    with pytest.raises(NotFoundError, match="not found"):
+        weights.fetch((tmp_path / "absent.h5").as_uri(), SHA)
+
+
+def test_http_download_is_cached_once_and_reused(server, home):
+    url = server()
+    first = weights.fetch(url, SHA)
+    assert first.read_bytes() == PAYLOAD and first.parent == home / "weights"
+    assert _cache_files(home) == [first.name]
+    assert weights.fetch(url, SHA) == first
+
+
+def test_tampered_download_leaves_no_cache_entry(server, home):
+    url = server(body=b"evil" + PAYLOAD[4:])
+    with pytest.raises(KerazooError, match="sha256 mismatch.*nothing was cached"):
+        weights.fetch(url, SHA)
+    assert _cache_files(home) == []
+
+
+def test_interrupted_download_leaves_no_half_written_file(server, home):
+    url = server(truncate=True)
+    with pytest.raises(KerazooError):
+        weights.fetch(url, SHA)
+    assert _cache_files(home) == []
+
+
+def test_offline_url_is_a_clear_error(home):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(KerazooError, match="Cannot download weights"):
+        weights.fetch(f"http://127.0.0.1:{port}/w.h5", SHA)
+    assert _cache_files(home) == []
+
+
+def test_tampered_cache_entry_is_detected(server, home):
+    path = weights.fetch(server(), SHA)
+    path.write_bytes(b"changed")
+    with pytest.raises(KerazooError, match="sha256 mismatch"):
+        weights.fetch(server(), SHA)
+
+
+def test_unsupported_scheme(home):
+    with pytest.raises(KerazooError, match="Unsupported"):
+        weights.fetch("ftp://example.com/w.h5", SHA)
+
+
+@pytest.fixture()
+def small_model():
+    return zoo.build("simple_cnn", input_shape=(8, 8, 1), num_classes=4)
+
+
+def test_preset_round_trip_and_model_card(small_model, tmp_path):
+    metadata = {"dataset": "sklearn digits", "metrics": {"accuracy": 0.97},
+                "training_command": "kerazoo train image_classification", "license": "CC-BY-4.0"}
+    folder = zoo.save_to_preset(small_model, tmp_path / "digits", metadata=metadata)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md", "config.json", "metadata.json", "model.weights.h5"]
+    info = json.loads((folder / "metadata.json").read_text())
+    assert info["params"] == small_model.count_params() and info["macs"] > 0
+    assert info["model"] == "simple_cnn" and info["keras_version"] and info["date"]
+    card = (folder / "README.md").read_text()
+    for text in ("## Architecture", "## Input", "(8, 8, 1)", "MACs", "sklearn digits",
+                 "| accuracy | 0.97 |", "CC-BY-4.0", "kerazoo train image_classification"):
+        assert text in card
+    x = np.random.default_rng(0).normal(size=(3, 8, 8, 1)).astype("float32")
+    restored = zoo.from_preset(folder)
+    np.testing.assert_array_equal(np.asarray(restored(x)), np.asarray(small_model(x)))
+    assert restored.get_layer("backbone") is not None
+    with pytest.raises(KerazooError, match="already exists"):
+        zoo.save_to_preset(small_model, folder)
+    assert [p.name for p in tmp_path.iterdir()] == ["digits"]  # no staging leftovers
+
+
+def test_preset_weights_are_verified(small_model, tmp_path):
+    folder = zoo.save_to_preset(small_model, tmp_path / "p")
+    (folder / "model.weights.h5").write_bytes(b"not hdf5")
+    with pytest.raises(KerazooError, match="sha256 mismatch"):
+        zoo.from_preset(folder)
+
+
+def test_preset_with_remote_weights(small_model, tmp_path, home):
+    folder = zoo.save_to_preset(small_model, tmp_path / "p")
+    stored = tmp_path / "remote.weights.h5"
+    (folder / "model.weights.h5").rename(stored)
+    info = json.loads((folder / "metadata.json").read_text())
+    info["weights"] = {"url": stored.as_uri(), "sha256": info.pop("weights_sha256")}
+    (folder / "metadata.json").write_text(json.dumps(info))
+    x = np.ones((1, 8, 8, 1), "float32")
+    np.testing.assert_array_equal(np.asarray(zoo.from_preset(folder)(x)),
+                                  np.asarray(small_model(x)))
+    info["weights"]["sha256"] = "1" * 64
+    (folder / "metadata.json").write_text(json.dumps(info))
+    with pytest.raises(KerazooError, match="sha256 mismatch"):
+        zoo.from_preset(folder)
+
+
+def test_invalid_and_unknown_presets(tmp_path):
+    with pytest.raises(NotFoundError, match="No preset"):
+        zoo.from_preset("no_such_preset")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text(json.dumps({"class_name": "Functional"}))
+    with pytest.raises(ConfigError, match="not a kerazoo preset"):
+        zoo.from_preset(bad)
+    (bad / "config.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        zoo.from_preset(bad)
+
+
+def test_preset_config_refuses_lambda_layers(tmp_path):
+    import keras
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs))
+    folder = zoo.save_to_preset(model, tmp_path / "lambda")
+    with pytest.raises(Exception, match="(?i)lambda|unsafe|safe_mode"):
+        zoo.from_preset(folder)
