@@ -2,8 +2,8 @@
 
 1. Latency at batch 1 (p50): REST and gRPC round trips to a ``kerazoo serve`` process vs calling
    the same loaded signature in this process. Rounds alternate between the three.
-2. Throughput under 8 concurrent REST clients: a server with dynamic batching vs one without,
-   both running at once, rounds alternating.
+2. Throughput under 8 concurrent clients (REST, then gRPC): a server with dynamic batching vs
+   one without, both running at once, rounds alternating.
 
 Clients and servers share this machine's cores, so absolute numbers depend on it; the ratios are
 the result. Writes ``benchmarks/results/serving_latency.{md,csv}``.
@@ -117,20 +117,38 @@ def latency(server: Server, signature, requests_per_round: int, rounds: int) -> 
     return {name: p50_ms(values) for name, values in samples.items()}
 
 
-def throughput(server: Server, clients: int, per_client: int) -> float:
-    """Requests per second with ``clients`` threads, each sending batch-1 REST requests."""
+def throughput(server: Server, clients: int, per_client: int, protocol: str) -> float:
+    """Requests per second with ``clients`` threads, each sending batch-1 requests."""
+    import grpc
     import requests
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
     url = f"http://127.0.0.1:{server.rest_port}/v1/models/default:predict"
     barrier = threading.Barrier(clients + 1)
     failures = []
 
     def client(index: int) -> None:
-        session = requests.Session()
-        body = {"instances": np.random.default_rng(index).random((1, 64)).round(4).tolist()}
+        row = np.random.default_rng(index).random((1, 64), dtype=np.float32).round(4)
+        if protocol == "rest":
+            session = requests.Session()
+            body = {"instances": row.tolist()}
+
+            def call() -> bool:
+                return session.post(url, json=body, timeout=60).status_code == 200
+        else:
+            stub = prediction_service_pb2_grpc.PredictionServiceStub(
+                grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}"))
+            request = predict_pb2.PredictRequest()
+            request.model_spec.name = "default"
+            request.inputs["pixels"].CopyFrom(tf.make_tensor_proto(row))
+
+            def call() -> bool:
+                return bool(stub.Predict(request, timeout=60).outputs)
+
         barrier.wait()
         for _ in range(per_client):
-            if session.post(url, json=body, timeout=60).status_code != 200:
+            if not call():
                 failures.append(index)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -165,24 +183,29 @@ def main() -> None:
                      "--batch-timeout-ms", "2")
     try:
         p50 = latency(plain, signature, args.requests, args.rounds)
-        rates: dict[str, list[float]] = {"off": [], "on": []}
+        rates: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.rounds):
-            rates["off"].append(throughput(plain, args.clients, args.per_client))
-            rates["on"].append(throughput(batched, args.clients, args.per_client))
+            for protocol in ("rest", "grpc"):
+                for mode, server in (("off", plain), ("on", batched)):
+                    rates.setdefault((protocol, mode), []).append(
+                        throughput(server, args.clients, args.per_client, protocol))
     finally:
         plain.stop()
         batched.stop()
-    off, on = float(np.median(rates["off"])), float(np.median(rates["on"]))
+    rate = {key: float(np.median(values)) for key, values in rates.items()}
     rows = [
         ("p50 latency, batch 1, in process (ms)", f"{p50['in_process']:.3f}", "1.00"),
         ("p50 latency, batch 1, REST (ms)", f"{p50['rest']:.3f}",
          f"{p50['rest'] / p50['in_process']:.2f}"),
         ("p50 latency, batch 1, gRPC (ms)", f"{p50['grpc']:.3f}",
          f"{p50['grpc'] / p50['in_process']:.2f}"),
-        (f"throughput, {args.clients} REST clients, batching off (req/s)", f"{off:.1f}", "1.00"),
-        (f"throughput, {args.clients} REST clients, batching on (req/s)", f"{on:.1f}",
-         f"{on / off:.2f}"),
     ]
+    for protocol, label in (("rest", "REST"), ("grpc", "gRPC")):
+        off, on = rate[(protocol, "off")], rate[(protocol, "on")]
+        rows.append((f"throughput, {args.clients} {label} clients, batching off (req/s)",
+                     f"{off:.1f}", "1.00"))
+        rows.append((f"throughput, {args.clients} {label} clients, batching on (req/s)",
+                     f"{on:.1f}", f"{on / off:.2f}"))
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
                f" TensorFlow {tf.__version__}; 1-minute load average at the end "
                f"{os.getloadavg()[0]:.1f}")

@@ -26,6 +26,23 @@ def _sequence_mask(sequence_lengths, max_len, dtype):
     return ops.cast(steps[None, :] < ops.cast(sequence_lengths, "int32")[:, None], dtype)
 
 
+def _scan(step, init, xs, reverse=False):
+    """``ops.scan`` over the leading axis, unrolled in Python when that axis has a static length.
+
+    Unrolled because the TensorFlow backend's scan is a ``while_loop`` whose gradient XLA refuses
+    ("requires a fixed tensor list size"), and short tag sequences compile fine unrolled.
+    """
+    length = keras.tree.flatten(xs)[0].shape[0]
+    if length is None:
+        return ops.scan(step, init, xs, reverse=reverse)
+    carry, outputs = init, [None] * length
+    for t in reversed(range(length)) if reverse else range(length):
+        carry, outputs[t] = step(carry, keras.tree.map_structure(lambda x, t=t: x[t], xs))
+    if length == 0 or outputs[0] is None:
+        return carry, None
+    return carry, ops.stack(outputs, axis=0)
+
+
 def crf_sequence_score(inputs, tag_indices, sequence_lengths, transition_params):
     """The unnormalized score of each tag sequence: its unary plus its transition scores.
 
@@ -95,7 +112,7 @@ def crf_log_norm(inputs, sequence_lengths, transition_params):
             return ops.where(keep, new, alpha), None
 
         time_major = ops.transpose(inputs[:, 1:, :], (1, 0, 2))
-        alphas, _ = ops.scan(step, alphas, (time_major, steps))
+        alphas, _ = _scan(step, alphas, (time_major, steps))
     log_norm = ops.logsumexp(alphas, axis=1)
     return ops.where(lengths <= 0, ops.zeros_like(log_norm), log_norm)
 
@@ -182,7 +199,7 @@ def crf_decode(potentials, transition_params, sequence_length):
         return ops.where(keep, new_state, state), ops.cast(pointers, state.dtype)
 
     time_major = ops.transpose(potentials[:, 1:, :], (1, 0, 2))
-    last_state, pointers = ops.scan(forward, potentials[:, 0, :], (time_major, steps))
+    last_state, pointers = _scan(forward, potentials[:, 0, :], (time_major, steps))
     pointers = ops.cast(pointers, "int32")
     last_tag = ops.cast(ops.argmax(last_state, axis=1), "int32")
 
@@ -190,7 +207,7 @@ def crf_decode(potentials, transition_params, sequence_length):
         previous = ops.squeeze(ops.take_along_axis(step_pointers, tag[:, None], axis=1), axis=1)
         return previous, tag
 
-    first_tag, later_tags = ops.scan(backward, last_tag, pointers, reverse=True)
+    first_tag, later_tags = _scan(backward, last_tag, pointers, reverse=True)
     tags = ops.concatenate([first_tag[:, None], ops.transpose(later_tags, (1, 0))], axis=1)
     tags = tags * _sequence_mask(lengths, ops.shape(tags)[1], "int32")
     return tags, ops.max(last_state, axis=1)

@@ -142,9 +142,9 @@ class NoisyDense(keras.layers.Layer):
 
     def remove_noise(self) -> None:
         """Sets the noise to zero: the layer becomes ``activation(x @ mu_kernel + mu_bias)``."""
-        self.eps_kernel.assign(ops.zeros_like(self.eps_kernel))
+        self.eps_kernel.assign(ops.zeros(self.eps_kernel.shape, self.eps_kernel.dtype))
         if self.use_bias:
-            self.eps_bias.assign(ops.zeros_like(self.eps_bias))
+            self.eps_bias.assign(ops.zeros(self.eps_bias.shape, self.eps_bias.dtype))
 
     @property
     def kernel(self):

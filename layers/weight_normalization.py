@@ -150,7 +150,7 @@ class WeightNormalization(keras.layers.Wrapper):
         self.g.assign(ops.cast(g, self.g.dtype))
         if bias is not None:
             self.layer.bias.assign(ops.cast(bias, self.layer.bias.dtype))
-        self.initialized.assign(ops.ones_like(self.initialized))
+        self.initialized.assign(ops.ones((), dtype=self.initialized.dtype))
 
     def call(self, inputs, training=None):
         kwargs = {"training": training}

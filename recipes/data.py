@@ -40,6 +40,7 @@ def make_pipeline(
     epoch: int = 0,
     input_context: tf.distribute.InputContext | None = None,
     skip_global_steps: int = 0,
+    take_global_steps: int | None = None,
     shuffle_buffer: int = 10_000,
     cache: bool = True,
     augment: Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tuple] | None = None,
@@ -57,6 +58,7 @@ def make_pipeline(
         input_context: from ``distribute_datasets_from_function``; the pipeline keeps batches
             ``pipeline_id::num_input_pipelines``.
         skip_global_steps: global steps of this epoch already done (resume).
+        take_global_steps: stop after this many global steps. Defaults to ``None`` (all).
         shuffle_buffer: shuffle buffer size.
         cache: cache ``examples`` in memory.
         augment: ``(features, label, seed[2]) -> (features, label)`` with stateless random ops.
@@ -89,6 +91,8 @@ def make_pipeline(
     dataset = dataset.batch(per_replica_batch, drop_remainder=training)
     if skip_global_steps:
         dataset = dataset.skip(skip_global_steps * replicas)
+    if take_global_steps is not None:
+        dataset = dataset.take(take_global_steps * replicas)
     if input_context is not None and input_context.num_input_pipelines > 1:
         dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     return dataset.prefetch(AUTOTUNE)

@@ -120,7 +120,8 @@ class ImageClassification(Task):
 
     def build_inputs(
         self, split: str, input_context=None, *, per_replica_batch: int, training: bool,
-        epoch: int = 0, skip_global_steps: int = 0, deterministic: bool = True,
+        epoch: int = 0, skip_global_steps: int = 0, take_global_steps: int | None = None,
+        deterministic: bool = True,
     ):
         import tensorflow as tf
 
@@ -132,7 +133,8 @@ class ImageClassification(Task):
         dataset = make_pipeline(
             self.data.splits[split], per_replica_batch=per_replica_batch, training=training,
             seed=self.config.data.seed, epoch=epoch, input_context=input_context,
-            skip_global_steps=skip_global_steps, shuffle_buffer=self.config.data.shuffle_buffer,
+            skip_global_steps=skip_global_steps, take_global_steps=take_global_steps,
+            shuffle_buffer=self.config.data.shuffle_buffer,
             cache=self.config.data.cache, augment=self._augment() if training else None,
             prepare=prepare, deterministic=deterministic,
         )

@@ -101,6 +101,16 @@ def _PhaseSchedule(base, boundary, factor):  # noqa: N802  (built lazily: keras 
     return _phase_schedule_class()(base, boundary, factor)
 
 
+def _set_op_determinism(enabled: bool) -> None:
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
+
+    if enabled:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        tf_config.disable_op_determinism()
+
+
 def _scalar_summary(tag: str, value: float) -> None:
     """A TensorBoard scalar without importing ``tensorboard`` (``tf.summary.scalar`` needs it)."""
     import tensorflow as tf
@@ -154,10 +164,13 @@ class Trainer:
                 f"{self.run_dir} already holds a finished run; choose another --run-dir."
             )
         runtime = config.runtime
-        if runtime.deterministic:
-            tf.config.experimental.enable_op_determinism()
         keras.utils.set_random_seed(runtime.seed)
         strategy = self.strategy or strategy_lib.make_strategy(runtime.strategy, runtime.tpu)
+        jit = strategy_lib.resolve_jit(runtime.jit_compile, strategy)
+        _set_op_determinism(runtime.deterministic and not jit)
+        if runtime.deterministic and jit:
+            # XLA has no deterministic kernels for some gradients (MaxPool), so TF refuses them.
+            log.warning("runtime.deterministic is ignored with XLA (runtime.jit_compile).")
         self.chief = strategy_lib.is_chief(strategy)
         data = self.task.prepare_data()  # every data error is raised before anything is written
         replicas = strategy.num_replicas_in_sync
@@ -176,7 +189,6 @@ class Trainer:
         unfreeze_step = unfreeze * steps_per_epoch if unfreeze is not None else None
         lr_scale = global_batch / 256 if config.train.scale_learning_rate else 1.0
         precision = strategy_lib.resolve_precision(runtime.precision, strategy)
-        jit = strategy_lib.resolve_jit(runtime.jit_compile, strategy)
 
         work = partial_path(self.run_dir)
         text = config_lib.to_yaml(config)
@@ -290,8 +302,9 @@ class Trainer:
             def dataset_fn(context, epoch=epoch, done=done):
                 return self.task.build_inputs(
                     "train", context, per_replica_batch=per_replica, training=True, epoch=epoch,
-                    skip_global_steps=done, deterministic=runtime.deterministic,
-                ).take(steps_per_epoch - done)
+                    skip_global_steps=done, take_global_steps=steps_per_epoch - done,
+                    deterministic=runtime.deterministic,
+                )
 
             iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
             bar = None

@@ -29,7 +29,7 @@ def decode_request(body: bytes) -> tuple[str | None, Any, bool]:
     """
     try:
         request = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # RecursionError: nesting
         raise InvalidRequestError(f"malformed JSON request body: {error}") from None
     if not isinstance(request, dict):
         raise InvalidRequestError(
@@ -121,7 +121,7 @@ def to_array(value: Any, spec: Any, input_name: str) -> np.ndarray:
             raw = np.asarray(value)
         except ValueError:
             raise InvalidRequestError(
-                f"input {input_name!r} is ragged (lists of unequal length)"
+                f"input {input_name!r} is ragged (lists of unequal length) or nested too deeply"
             ) from None
         target = np.dtype(dtype.as_numpy_dtype)
         kind = raw.dtype.kind

@@ -173,7 +173,12 @@ def build_grpc_server(
     )
     prediction_grpc.add_PredictionServiceServicer_to_server(PredictionService(), server)
     model_service_grpc.add_ModelServiceServicer_to_server(ModelService(), server)
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:  # grpcio raises here; older releases returned 0
+        port, reason = 0, str(error).split(";")[0]
+    else:
+        reason = "bind failed"
     if port == 0:
-        raise KerazooError(f"cannot bind the gRPC server to {address} (port in use?)")
+        raise KerazooError(f"cannot bind the gRPC server to {address}: {reason} (port in use?)")
     return server, port

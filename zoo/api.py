@@ -132,8 +132,8 @@ def build(
     >>> model = zoo.build("simple_cnn", input_shape=(8, 8, 1), num_classes=10)
     >>> model.output.shape
     (None, 10)
-    >>> [layer.name for layer in model.layers]
-    ['inputs', 'backbone', 'head']
+    >>> tuple(layer.name for layer in model.layers)
+    ('inputs', 'backbone', 'head')
     """
     entry = registry("models").get(name)
     meta = entry.metadata
@@ -157,7 +157,15 @@ def build(
         }
     kwargs.update(overrides)
     _check_overrides(name, entry.obj, kwargs)
-    return entry.obj(**kwargs)
+    try:
+        return entry.obj(**kwargs)
+    except TypeError as error:
+        if "multiple values for keyword argument" not in str(error):
+            raise
+        raise ConfigError(
+            f"Model '{name}' fixes {str(error).rsplit(' ', 1)[-1]} (it is what makes this "
+            "variant); build the family's other variant instead."
+        ) from None
 
 
 def _check_overrides(name: str, builder, kwargs: dict[str, Any]) -> None:

@@ -111,8 +111,9 @@ def _model_lines(entry: Entry) -> list[str]:
     lines.append("  preprocessing: " + ", ".join(
         f"{key}={_format_value(value)}" for key, value in prep.items() if value is not None
     ))
-    lines.append("  build: kerazoo.zoo.build(" + repr(entry.name)
-                 + ", input_shape=..., num_classes=..., include_top=..., pooling=..., dropout=...)")
+    options = ("horizon=..., num_targets=..." if "horizon" in config
+               else "num_classes=..., include_top=..., pooling=..., dropout=...")
+    lines.append(f"  build: kerazoo.zoo.build({entry.name!r}, input_shape=..., {options})")
     if config["overrides"]:
         lines.append(f"  overrides: {', '.join(config['overrides'])}")
     if config["presets"]:

@@ -37,10 +37,11 @@ class JointHistogram(keras.metrics.Metric):
         actual_cutpoints: int = 100,
         preds_cutpoints: int = 100,
         name: str | None = None,
-        dtype=None,
+        dtype: str | None = None,
     ):
         super().__init__(name=name, dtype=dtype)
-        for label, low, high in (("actual", actual_min, actual_max), ("preds", preds_min, preds_max)):
+        ranges = (("actual", actual_min, actual_max), ("preds", preds_min, preds_max))
+        for label, low, high in ranges:
             if not high > low:
                 raise ValueError(
                     f"`{label}_max` must exceed `{label}_min`. "
@@ -77,9 +78,8 @@ class JointHistogram(keras.metrics.Metric):
         rows = self._bin(y_true, self.actual_min, self.actual_max, self._actual_cuts)
         cols = self._bin(y_pred, self.preds_min, self.preds_max, self._preds_cuts)
         num_cols = self.preds_cutpoints - 1
-        counts = weighted_counts(
-            rows * num_cols + cols, self.joint.shape[0] * num_cols, flat_weights(sample_weight, rows)
-        )
+        weights = flat_weights(sample_weight, rows)
+        counts = weighted_counts(rows * num_cols + cols, self.joint.shape[0] * num_cols, weights)
         self.joint.assign_add(ops.reshape(counts, self.joint.shape))
 
     def _pair_counts(self):

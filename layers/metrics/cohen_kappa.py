@@ -63,7 +63,7 @@ class CohenKappa(keras.metrics.Metric):
         weightage: str | None = None,
         sparse_labels: bool = False,
         regression: bool = False,
-        dtype=None,
+        dtype: str | None = None,
     ):
         super().__init__(name=name, dtype=dtype)
         if weightage not in _WEIGHTAGES:

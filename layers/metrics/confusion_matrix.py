@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -18,7 +19,7 @@ _NORMALIZE = (None, "true", "pred", "all")
 
 @register("metrics")
 class ConfusionMatrix(keras.metrics.Metric):
-    """Confusion matrix ``C[i, j]``: (weighted) count of samples of true class ``i`` predicted ``j``.
+    """Confusion matrix ``C[i, j]``: (weighted) count of true class ``i`` predicted as ``j``.
 
     ``result()`` returns the whole ``(num_classes, num_classes)`` matrix, optionally normalized
     like scikit-learn's ``confusion_matrix``: ``"true"`` divides each row by its sum (recall on the
@@ -57,7 +58,7 @@ class ConfusionMatrix(keras.metrics.Metric):
         normalize: str | None = None,
         sparse_labels: bool = True,
         name: str = "confusion_matrix",
-        dtype=None,
+        dtype: str | None = None,
     ):
         super().__init__(name=name, dtype=dtype)
         if normalize not in _NORMALIZE:
@@ -111,7 +112,7 @@ class ConfusionMatrix(keras.metrics.Metric):
 
 
 def plot_confusion_matrix(
-    matrix,
+    matrix: Any,
     labels: Sequence[str] | None = None,
     path: str | os.PathLike = "confusion_matrix.png",
     title: str | None = None,

@@ -58,11 +58,13 @@ class EqualErrorRate(keras.metrics.Metric):
         num_bins: int = 1000,
         from_logits: bool = False,
         name: str = "equal_error_rate",
-        dtype=None,
+        dtype: str | None = None,
     ):
         super().__init__(name=name, dtype=dtype)
         if isinstance(num_bins, bool) or int(num_bins) != num_bins or num_bins < 1:
-            raise ValueError(f"`num_bins` must be a positive integer. Received: num_bins={num_bins}")
+            raise ValueError(
+                f"`num_bins` must be a positive integer. Received: num_bins={num_bins}"
+            )
         self.num_bins = int(num_bins)
         self.from_logits = from_logits
         # Row 0 counts negatives, row 1 positives, per score bin.
@@ -95,7 +97,8 @@ class EqualErrorRate(keras.metrics.Metric):
         gap_k, gap_next = ops.take(gap, k), ops.take(gap, k + 1)
         far_k, far_next = ops.take(far, k), ops.take(far, k + 1)
         denominator = gap_k - gap_next
-        alpha = ops.where(denominator > 0, gap_k / ops.where(denominator > 0, denominator, 1.0), 0.0)
+        positive = denominator > 0
+        alpha = ops.where(positive, gap_k / ops.where(positive, denominator, 1.0), 0.0)
         eer = far_k + alpha * (far_next - far_k)
         defined = ops.logical_and(ops.sum(negatives) > 0, ops.sum(positives) > 0)
         return ops.cast(ops.where(defined, eer, 0.0), self.dtype)

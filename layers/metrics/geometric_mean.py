@@ -36,7 +36,7 @@ class GeometricMean(keras.metrics.Metric):
         ``tfa.metrics.GeometricMean``.
     """
 
-    def __init__(self, name: str = "geometric_mean", dtype=None):
+    def __init__(self, name: str = "geometric_mean", dtype: str | None = None):
         super().__init__(name=name, dtype=dtype)
         self.total = self.add_variable((), "zeros", "float32", name="total")
         self.count = self.add_variable((), "zeros", "float32", name="count")

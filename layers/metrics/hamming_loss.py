@@ -51,7 +51,7 @@ class HammingLoss(keras.metrics.Mean):
         mode: str,
         name: str = "hamming_loss",
         threshold: float | None = None,
-        dtype=None,
+        dtype: str | None = None,
     ):
         if mode not in _MODES:
             raise ValueError(f"`mode` must be one of {_MODES}. Received: mode={mode!r}")

@@ -35,7 +35,7 @@ class HarmonicMean(keras.metrics.Mean):
         ``tfa.metrics.HarmonicMean``.
     """
 
-    def __init__(self, name: str = "harmonic_mean", dtype=None):
+    def __init__(self, name: str = "harmonic_mean", dtype: str | None = None):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, values, sample_weight=None):

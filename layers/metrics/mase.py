@@ -43,7 +43,7 @@ class MASE(keras.metrics.Metric):
         Journal of Forecasting, 2006.
     """
 
-    def __init__(self, seasonality: int = 1, name: str = "mase", dtype=None):
+    def __init__(self, seasonality: int = 1, name: str = "mase", dtype: str | None = None):
         super().__init__(name=name, dtype=dtype)
         if isinstance(seasonality, bool) or int(seasonality) != seasonality or seasonality < 1:
             raise ValueError(

@@ -48,7 +48,10 @@ class MatthewsCorrelationCoefficient(keras.metrics.Metric):
     """
 
     def __init__(
-        self, num_classes: int, name: str = "MatthewsCorrelationCoefficient", dtype=None
+        self,
+        num_classes: int,
+        name: str = "MatthewsCorrelationCoefficient",
+        dtype: str | None = None,
     ):
         super().__init__(name=name, dtype=dtype)
         self.num_classes = check_num_classes(num_classes)

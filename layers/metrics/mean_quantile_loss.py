@@ -43,7 +43,7 @@ class MeanQuantileLoss(keras.metrics.Mean):
         self,
         quantiles: tuple[float, ...] | list[float] = (0.1, 0.5, 0.9),
         name: str = "mean_quantile_loss",
-        dtype=None,
+        dtype: str | None = None,
     ):
         super().__init__(name=name, dtype=dtype)
         quantiles = tuple(float(q) for q in quantiles)

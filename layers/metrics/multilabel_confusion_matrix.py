@@ -33,8 +33,8 @@ class MultiLabelConfusionMatrix(keras.metrics.Metric):
 
     >>> metric = MultiLabelConfusionMatrix(num_classes=3)
     >>> metric.update_state([[1, 0, 1], [0, 1, 0]], [[1, 0, 0], [0, 1, 1]])
-    >>> [int(v) for v in keras.ops.convert_to_numpy(metric.result()).ravel()]
-    [1, 0, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0]
+    >>> keras.ops.convert_to_numpy(metric.result()).astype(int).tolist()
+    [[[1, 0], [0, 1]], [[1, 0], [0, 1]], [[0, 1], [1, 0]]]
 
     Reference:
         ``tfa.metrics.MultiLabelConfusionMatrix``; scikit-learn
@@ -42,7 +42,10 @@ class MultiLabelConfusionMatrix(keras.metrics.Metric):
     """
 
     def __init__(
-        self, num_classes: int, name: str = "Multilabel_confusion_matrix", dtype=None
+        self,
+        num_classes: int,
+        name: str = "Multilabel_confusion_matrix",
+        dtype: str | None = None,
     ):
         super().__init__(name=name, dtype=dtype)
         self.num_classes = check_num_classes(num_classes, minimum=1)

@@ -36,7 +36,7 @@ class SMAPE(keras.metrics.Mean):
         Journal of Forecasting, 1993; Makridakis et al., "The M4 Competition", 2020.
     """
 
-    def __init__(self, name: str = "smape", dtype=None):
+    def __init__(self, name: str = "smape", dtype: str | None = None):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):

@@ -56,7 +56,7 @@ class SpearmansRank(JointHistogram):
         row_ranks = self._centred_ranks(row_counts, n)
         col_ranks = self._centred_ranks(col_counts, n)
         covariance = ops.sum(row_ranks[:, None] * joint * col_ranks[None, :])
-        spread = ops.sqrt(
-            ops.sum(row_counts * ops.square(row_ranks)) * ops.sum(col_counts * ops.square(col_ranks))
-        )
+        row_spread = ops.sum(row_counts * ops.square(row_ranks))
+        col_spread = ops.sum(col_counts * ops.square(col_ranks))
+        spread = ops.sqrt(row_spread * col_spread)
         return ops.cast(covariance / spread, self.dtype)

@@ -9,6 +9,7 @@ average, decay). The wrapper's ``variables`` are its own followed by the inner o
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -72,9 +73,8 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
                 f"gradient_accumulation_steps={optimizer.gradient_accumulation_steps}, "
                 f"use_ema={optimizer.use_ema}"
             )
-        # The placeholder learning-rate variable is not state: drop it so `variables` stays lean.
-        if isinstance(self._learning_rate, keras.Variable):
-            self._untrack_variable(self._learning_rate)
+        # The base class made a placeholder learning-rate variable; it stays tracked because
+        # removing it from the tracked list would break tf.train.Checkpoint (append-only lists).
         self.inner_optimizer = optimizer
 
     @property
@@ -126,7 +126,8 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None):
         config = dict(config)
+        # keras.optimizers.deserialize edits the dict it gets (lower-cases class_name): copy.
         config["optimizer"] = keras.optimizers.deserialize(
-            config["optimizer"], custom_objects=custom_objects
+            copy.deepcopy(config["optimizer"]), custom_objects=custom_objects
         )
         return cls(**config)

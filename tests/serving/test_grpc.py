@@ -121,3 +121,20 @@ def test_bad_requests_get_grpc_status_and_server_keeps_answering(stubs, make, co
     assert caught.value.code() == code
     assert caught.value.details()
     assert prediction.Predict(_request([[1.0, 2.0, 3.0, 4.0]]), timeout=10).outputs["labels"]
+
+
+def test_busy_port_is_a_clear_error(export_dir):
+    import socket
+
+    from kerazoo.errors import KerazooError
+    from kerazoo.serving.server import ModelServer, ServerConfig
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for ports in ({"grpc_port": port, "rest_port": -1}, {"grpc_port": -1, "rest_port": port}):
+            server = ModelServer(ServerConfig(export_dir, poll_interval_s=0, **ports))
+            with pytest.raises(KerazooError, match=f"cannot bind the .* server to 127.0.0.1:{port}"):
+                server.start()
+            server.stop()

@@ -117,6 +117,7 @@ BAD_REQUESTS = [
      400, "base64"),
     ("number for string", b'{"signature_name": "classify_text", "instances": [3]}', 400,
      "strings"),
+    ("nested too deeply", b"[" * 2000 + b"]" * 2000, 400, "malformed JSON"),
     ("undecodable image", b'{"signature_name": "predict_image_bytes", "instances": '
      b'[{"b64": "aGVsbG8="}]}', 400, ""),
 ]

@@ -135,3 +135,20 @@ def test_profile_counts_a_dense_and_an_lstm_exactly():
     with pytest.raises(ConfigError, match="input_shape"):
         zoo.profile(keras.Model(ragged, keras.layers.Dense(2)(ragged)))
     assert zoo.profile(keras.Model(ragged, keras.layers.Dense(2)(ragged)), (5, 4))["macs"] == 40
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize(
+    "module",
+    ["kerazoo.zoo", "kerazoo.zoo.api", "kerazoo.zoo.presets", "kerazoo.zoo.profile",
+     "kerazoo.zoo.weights", "kerazoo.testing.model_test"],
+)
+def test_documented_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(
+        importlib.import_module(module),
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.attempted > 0 and result.failed == 0

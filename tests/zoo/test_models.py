@@ -52,7 +52,28 @@ def _marks(name):
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in NAMES])
 def test_model_builds_runs_trains_and_round_trips(name, tmp_path):
-    run_model_test(name, workdir=tmp_path, **SMALL.get(name, {}))
+    checks = ("structure", "forward", "train", "keras", "preset")
+    run_model_test(name, checks=checks, workdir=tmp_path, **SMALL.get(name, {}))
+
+
+def _first_of_each_family(names):
+    seen = {}
+    for name in names:
+        seen.setdefault(zoo.model_config(name)["family"], name)
+    return set(seen.values())
+
+
+# SavedModel export traces the whole model (seconds each on a busy CPU): one model per family
+# in the quick run, every model in the full (`slow`) TensorFlow run.
+EXPORT_QUICK = _first_of_each_family([n for n in NAMES if n not in HEAVY])
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[] if n in EXPORT_QUICK else [pytest.mark.slow]) for n in NAMES]
+)
+def test_model_exports_a_savedmodel(name, tmp_path):
+    run_model_test(name, checks=("export",), workdir=tmp_path, **SMALL.get(name, {}))
 
 
 @pytest.mark.tf_only
