@@ -70,7 +70,10 @@ def make_strategy(
     Returns:
         A ``tf.distribute.Strategy``. ``multi_worker`` reads the cluster from ``TF_CONFIG``.
     """
-    gpus = tf.config.list_logical_devices("GPU")
+    if name == "multi_worker":
+        # Before anything that starts TF's context (listing logical devices does).
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_physical_devices("GPU")
     if name == "auto":
         if _tpu_present(tpu) or resolver_factory is not None:
             try:
@@ -78,8 +81,8 @@ def make_strategy(
             except ConfigError as error:
                 log.info("auto: %s; falling back", error)
         if "TF_CONFIG" in os.environ and json.loads(os.environ["TF_CONFIG"]).get("cluster"):
-            name = "multi_worker"
-        elif len(gpus) > 1:
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        if len(gpus) > 1:
             name = "mirrored"
         else:
             name = "one_device"
@@ -90,12 +93,10 @@ def make_strategy(
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
     if name == "mirrored":
-        devices = [d.name for d in gpus] or [
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
             d.name for d in tf.config.list_logical_devices("CPU")
         ]
         return tf.distribute.MirroredStrategy(devices)
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     raise ConfigError(f"Unknown strategy {name!r}.")
 
 

@@ -152,20 +152,25 @@ class Trainer:
             print(text, flush=True)
 
     def run(self) -> dict[str, Any]:
-        import keras
         import tensorflow as tf
 
         from kerazoo.recipes import strategy as strategy_lib
 
         config = self.config
         config_lib.validate(config)
+        # MultiWorkerMirroredStrategy must configure collectives before TF's context starts
+        # (importing Keras starts it).
+        strategy = self.strategy or strategy_lib.make_strategy(
+            config.runtime.strategy, config.runtime.tpu
+        )
+        import keras
+
         if (self.run_dir / "config.yaml").exists():
             raise KerazooError(
                 f"{self.run_dir} already holds a finished run; choose another --run-dir."
             )
         runtime = config.runtime
         keras.utils.set_random_seed(runtime.seed)
-        strategy = self.strategy or strategy_lib.make_strategy(runtime.strategy, runtime.tpu)
         jit = strategy_lib.resolve_jit(runtime.jit_compile, strategy)
         _set_op_determinism(runtime.deterministic and not jit)
         if runtime.deterministic and jit:

@@ -12,6 +12,7 @@ Tolerances that ``check_parity`` applies by default (absolute, on every float ou
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -33,6 +34,7 @@ def convert_saved_model(
     *,
     quantization: str = "none",
     signature_keys: list[str] | None = None,
+    allow_select_tf_ops: bool = False,
 ) -> str:
     """Convert a SavedModel directory to a ``.tflite`` file.
 
@@ -44,8 +46,10 @@ def convert_saved_model(
         output_path: Where to write the ``.tflite`` flatbuffer.
         quantization: ``"none"`` (float32) or ``"dynamic_int8"`` (dynamic-range quantization:
             int8 weights, float activations). Defaults to ``"none"``.
-        signature_keys: Signatures to convert. Defaults to every signature whose ops TFLite's
-            builtin set covers being required: ``["serving_default"]``.
+        signature_keys: Signatures to convert. Defaults to ``["serving_default"]``.
+        allow_select_tf_ops: Let ops outside TFLite's builtin set run as TensorFlow ("Flex")
+            ops; the file then needs an interpreter linked with the Flex delegate, which the
+            ``tensorflow`` 2.21 pip package's ``tf.lite.Interpreter`` is not. Defaults to False.
 
     Returns:
         ``output_path``.
@@ -81,17 +85,22 @@ def convert_saved_model(
     keys = list(signature_keys or ["serving_default"])
     converter = tf.lite.TFLiteConverter.from_saved_model(str(source), signature_keys=keys)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if allow_select_tf_ops:
+        converter.target_spec.supported_ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
     if quantization == "dynamic_int8":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     try:
         flatbuffer = converter.convert()
     except Exception as error:  # ConverterError and friends: report which ops failed
-        lines = [line.strip() for line in str(error).splitlines() if "op" in line.lower()]
-        detail = "; ".join(lines[:3]) or str(error).splitlines()[0]
+        ops = sorted(set(re.findall(r"'(tf\.\w+)' op is neither", str(error))))
+        allowed = "TFLite builtins or Select TF ops" if allow_select_tf_ops else "TFLite builtins"
+        detail = (f"these ops are not {allowed}: {', '.join(ops)}" if ops
+                  else str(error).strip().splitlines()[0][:300])
+        hint = ("" if allow_select_tf_ops else
+                " (allow_select_tf_ops=True embeds TensorFlow ops that the Flex delegate runs)")
         raise KerazooError(
             f"TFLite cannot convert {str(source)!r} (signatures {keys}): {detail}. Export a "
-            "signature without these ops (for example, feed decoded pixels instead of image "
-            "bytes or strings)."
+            f"signature without them, for example one that takes decoded pixels{hint}."
         ) from error
     output = Path(output_path)
     output.parent.mkdir(parents=True, exist_ok=True)

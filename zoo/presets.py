@@ -226,7 +226,8 @@ def model_card(model: keras.Model, info: dict[str, Any]) -> str:
         "",
         f"- Shape (without batch): `{tuple(info['input_shape'])}`, dtype "
         f"`{model.input.dtype}`",
-        f"- Preprocessing: `{json.dumps(registered.get('preprocessing'), default=str)}`",
+        f"- Preprocessing: "
+        f"`{json.dumps(info.get('preprocessing') or registered.get('preprocessing'), default=str)}`",
         "",
         "## Size",
         "",

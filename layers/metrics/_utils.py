@@ -22,11 +22,15 @@ def flat_weights(sample_weight, like):
     return ops.reshape(weight, (-1,))
 
 
-def weighted_counts(index, num_bins: int, weights):
-    """``counts[b] = sum(weights[index == b])``; out-of-range indices count nowhere."""
+def weighted_counts(index, num_bins: int, weights, in_range: bool = False):
+    """``counts[b] = sum(weights[index == b])``; out-of-range indices count nowhere.
+
+    ``in_range=True`` skips the range mask for callers that already zeroed those weights.
+    """
     index = ops.cast(index, "int32")
-    valid = ops.logical_and(index >= 0, index < num_bins)
-    weights = ops.where(valid, weights, ops.zeros_like(weights))
+    if not in_range:
+        valid = ops.logical_and(index >= 0, index < num_bins)
+        weights = ops.where(valid, weights, ops.zeros_like(weights))
     index = ops.clip(index, 0, num_bins - 1)
     return ops.segment_sum(weights, index, num_segments=num_bins)
 
@@ -38,13 +42,15 @@ def confusion_counts(labels, predictions, num_classes: int, sample_weight=None):
     """
     labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
     predictions = ops.reshape(ops.cast(predictions, "int32"), (-1,))
-    weights = flat_weights(sample_weight, labels)
     in_range = ops.logical_and(
         ops.logical_and(labels >= 0, labels < num_classes),
         ops.logical_and(predictions >= 0, predictions < num_classes),
     )
-    weights = ops.where(in_range, weights, ops.zeros_like(weights))
-    counts = weighted_counts(labels * num_classes + predictions, num_classes**2, weights)
+    weights = ops.cast(in_range, "float32")
+    if sample_weight is not None:
+        weights = weights * flat_weights(sample_weight, labels)
+    index = labels * num_classes + predictions
+    counts = weighted_counts(index, num_classes**2, weights, in_range=True)
     return ops.reshape(counts, (num_classes, num_classes))
 
 

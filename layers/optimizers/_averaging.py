@@ -8,7 +8,7 @@ from typing import Any
 import keras
 
 from kerazoo.errors import ConfigError
-from kerazoo.optimizers._wrapper import OptimizerWrapper
+from kerazoo.optimizers._wrapper import OptimizerWrapper, copy_of
 
 
 class AveragedOptimizerWrapper(OptimizerWrapper):
@@ -28,12 +28,11 @@ class AveragedOptimizerWrapper(OptimizerWrapper):
             return
         super().build(var_list)
         self._average = [
-            self.add_variable_from_reference(var, name="average", initializer="zeros")
+            self.add_variable_from_reference(
+                var, name="average",
+                initializer=copy_of(var) if self._average_starts_at_weights else "zeros")
             for var in var_list
         ]
-        if self._average_starts_at_weights:
-            for average, var in zip(self._average, var_list):
-                average.assign(var)
 
     @property
     def average_variables(self) -> list:

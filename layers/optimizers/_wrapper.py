@@ -42,6 +42,20 @@ def for_each_variable(optimizer: keras.optimizers.Optimizer, fn: Callable[[Any],
             fn(var)
 
 
+def copy_of(variable: Any) -> Callable[..., Any]:
+    """An initializer returning ``variable``'s value when the slot is created.
+
+    Assigning after creation would not do: without a distribution strategy Keras's TensorFlow
+    trainer builds the optimizer inside the traced train step, where an ``assign`` would become
+    part of every step. Variable initializers are lifted out of the trace and run once.
+    """
+
+    def initializer(shape=None, dtype=None):
+        return keras.ops.cast(keras.ops.convert_to_tensor(variable), dtype or variable.dtype)
+
+    return initializer
+
+
 class OptimizerWrapper(keras.optimizers.Optimizer):
     """Base class of kerazoo's wrappers; not registered, not for direct use.
 

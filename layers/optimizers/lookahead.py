@@ -7,7 +7,7 @@ from typing import Any
 from keras import ops
 
 from kerazoo.errors import ConfigError
-from kerazoo.optimizers._wrapper import OptimizerWrapper, for_each_variable
+from kerazoo.optimizers._wrapper import OptimizerWrapper, copy_of, for_each_variable
 from kerazoo.registry import register
 
 
@@ -53,13 +53,11 @@ class Lookahead(OptimizerWrapper):
         if self.built:
             return
         super().build(var_list)
+        # Slow weights start at the initial weights, as in tfa.
         self._slow = [
-            self.add_variable_from_reference(var, name="slow", initializer="zeros")
+            self.add_variable_from_reference(var, name="slow", initializer=copy_of(var))
             for var in var_list
         ]
-        # Slow weights start at the initial weights, as in tfa.
-        for slow, var in zip(self._slow, var_list):
-            slow.assign(var)
 
     def _after_inner_step(self, trainable_variables):
         step = self.inner_optimizer._iterations

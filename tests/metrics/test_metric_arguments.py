@@ -53,3 +53,10 @@ def test_untouched_metrics_report_zero():
     for metric in (kzm.CohenKappa(3), kzm.MatthewsCorrelationCoefficient(3), kzm.GeometricMean(),
                    kzm.HarmonicMean(), kzm.EqualErrorRate(), kzm.MASE()):
         assert float(keras.ops.convert_to_numpy(metric.result())) == 0.0, metric.name
+
+
+def test_out_of_range_class_ids_are_not_counted():
+    metric = kzm.ConfusionMatrix(num_classes=3)
+    metric.update_state([0, 1, 2, -1, 3, 1], [0, 1, 1, 0, 2, -2], sample_weight=[1, 2, 3, 4, 5, 6])
+    expected = [[1, 0, 0], [0, 2, 0], [0, 3, 0]]
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(metric.result()), expected)
