@@ -225,8 +225,15 @@ class ImageClassification(Task):
     def predict_numpy(self, model, features: np.ndarray) -> np.ndarray:
         import keras
 
-        logits = model.predict(features.astype("float32"), batch_size=256, verbose=0)
-        return keras.ops.convert_to_numpy(keras.ops.softmax(logits.astype("float32")))
+        # A plain call, not model.predict: predict would run under the training strategy, whose
+        # collectives need every worker, and only the chief evaluates.
+        outputs = [
+            keras.ops.convert_to_numpy(keras.ops.softmax(keras.ops.cast(
+                model(features[start : start + 256].astype("float32"), training=False),
+                "float32")))
+            for start in range(0, len(features), 256)
+        ]
+        return np.concatenate(outputs)
 
     def evaluate(self, model, split: str = "test", run_dir=None) -> dict[str, Any]:
         from kerazoo.recipes.evaluation import classification_report

@@ -203,3 +203,18 @@ def test_preset_config_refuses_lambda_layers(tmp_path):
     folder = zoo.save_to_preset(model, tmp_path / "lambda")
     with pytest.raises(Exception, match="(?i)lambda|unsafe|safe_mode"):
         zoo.from_preset(folder)
+
+
+def test_shipped_preset_reproduces_the_accuracy_on_its_card():
+    from kerazoo.zoo.make_presets import digits_splits
+    from kerazoo.zoo.presets import SHIPPED_DIR
+
+    assert "simple_cnn_digits" in [preset["name"] for preset in zoo.list_presets()]
+    assert zoo.list_models(pretrained=True) == ["simple_cnn"]
+    assert zoo.model_config("simple_cnn")["presets"] == ["simple_cnn_digits"]
+    model = zoo.from_preset("simple_cnn_digits")
+    _, x_test, _, y_test = digits_splits()
+    accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), -1) == y_test))
+    card = json.loads((SHIPPED_DIR / "simple_cnn_digits" / "metadata.json").read_text())
+    # One test image may flip between backends' float arithmetic.
+    assert abs(accuracy - card["metrics"]["test_accuracy"]) <= 1 / len(y_test) + 1e-9
