@@ -81,10 +81,12 @@ for line in sys.stdin:
         variables = [tf.Variable(rng.normal(size=s).astype("float32") * 0.1) for s in shapes]
         grads = [tf.constant(rng.normal(size=s).astype("float32") * 0.01) for s in shapes]
         opt = eval(source)
+        def body(i, opt=opt, grads=grads, variables=variables):
+            with tf.control_dependencies([opt.apply_gradients(zip(grads, variables))]):
+                return i + 1
         @tf.function
-        def run(n=tf.constant(steps)):
-            for _ in tf.range(n):
-                opt.apply_gradients(zip(grads, variables))
+        def run(body=body):
+            return tf.while_loop(lambda i: i < steps, body, [tf.constant(0)])
         run()  # trace + build
         prepared[name] = run
     start = time.perf_counter(); prepared[name](); elapsed = time.perf_counter() - start
@@ -105,12 +107,15 @@ def kerazoo_runner(source: str, shapes, steps: int):
     optimizer = eval(source, {"ko": ko, "keras": keras})
     optimizer.build(variables)
 
-    n = tf.constant(steps)
+    def body(i):
+        optimizer.apply(grads, variables)
+        with tf.control_dependencies([optimizer.iterations.value]):
+            return i + 1
 
     @tf.function
     def run():
-        for _ in tf.range(n):
-            optimizer.apply(grads, variables)
+        # The same tf.while_loop as the tfa side (autograph cannot read the tfa worker's source).
+        return tf.while_loop(lambda i: i < steps, body, [tf.constant(0)])
 
     run()
 

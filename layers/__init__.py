@@ -4,7 +4,7 @@ Every public layer here is registered in ``kerazoo.registry.registry("layers")``
 serialization under the package ``"kerazoo"``.
 """
 
-# Each section below extends __all__ with its own names.
+# Each section's names join __all__ at the end of the file: imports first (ruff E402).
 __all__: list[str] = []
 
 # --- modern building blocks (DropPath, SqueezeExcitation, ... ) ---
@@ -21,21 +21,7 @@ from kerazoo.layers.sparsemax import Sparsemax
 from kerazoo.layers.spec_augment import SpecAugment
 from kerazoo.layers.squeeze_excitation import SqueezeExcitation
 
-__all__ += [
-    "ArcMarginHead",
-    "AttentionPooling1D",
-    "DropPath",
-    "LayerScale",
-    "MFCC",
-    "PositionEmbedding",
-    "RevIN",
-    "SeriesDecomposition",
-    "SinusoidalPositionEncoding",
-    "Sparsemax",
-    "SpecAugment",
-    "SqueezeExcitation",
-]
-
+# isort: split
 # --- layers and RNN cells from TensorFlow Addons ---
 from kerazoo.layers.crf import CRF
 from kerazoo.layers.embedding_bag import EmbeddingBag
@@ -75,4 +61,20 @@ __all__ += [
     "StochasticDepth",
     "TLU",
     "WeightNormalization",
+]
+
+# modern building blocks
+__all__ += [
+    "ArcMarginHead",
+    "AttentionPooling1D",
+    "DropPath",
+    "LayerScale",
+    "MFCC",
+    "PositionEmbedding",
+    "RevIN",
+    "SeriesDecomposition",
+    "SinusoidalPositionEncoding",
+    "Sparsemax",
+    "SpecAugment",
+    "SqueezeExcitation",
 ]

@@ -41,7 +41,7 @@ class NoisyDense(keras.layers.Layer):
 
     >>> import numpy as np
     >>> layer = NoisyDense(3, seed=0)
-    >>> layer(np.ones((2, 4), "float32")).shape
+    >>> tuple(layer(np.ones((2, 4), "float32")).shape)
     (2, 3)
     >>> layer.remove_noise()  # deterministic: y = x @ mu_kernel + mu_bias
 

@@ -27,7 +27,8 @@ class PoincareNormalize(keras.layers.Layer):
 
     >>> import numpy as np
     >>> layer = PoincareNormalize(axis=1, epsilon=0.1)
-    >>> np.round(keras.ops.convert_to_numpy(layer(np.array([[3.0, 4.0], [0.3, 0.4]]))), 3).tolist()
+    >>> y = keras.ops.convert_to_numpy(layer(np.array([[3.0, 4.0], [0.3, 0.4]])))
+    >>> np.round(y.astype("float64"), 3).tolist()
     [[0.54, 0.72], [0.3, 0.4]]
 
     Reference:

@@ -28,7 +28,8 @@ class Snake(keras.layers.Layer):
 
     >>> import numpy as np
     >>> layer = Snake()
-    >>> np.round(keras.ops.convert_to_numpy(layer(np.array([[-1.0, 0.0, 2.0]]))), 4).tolist()
+    >>> y = keras.ops.convert_to_numpy(layer(np.array([[-1.0, 0.0, 2.0]])))
+    >>> np.round(y.astype("float64"), 4).tolist()
     [[-0.2919, 0.0, 2.8268]]
 
     Reference:

@@ -37,7 +37,7 @@ class SpatialPyramidPooling2D(keras.layers.Layer):
 
     >>> import numpy as np
     >>> layer = SpatialPyramidPooling2D([1, 2])
-    >>> layer(np.ones((2, 5, 6, 3), "float32")).shape
+    >>> tuple(layer(np.ones((2, 5, 6, 3), "float32")).shape)
     (2, 5, 3)
 
     Reference:

@@ -27,6 +27,7 @@ from kerazoo.recipes import config as config_lib
 from kerazoo.recipes.run_dir import atomic_write_json, atomic_write_text, partial_path
 
 log = logging.getLogger(__name__)
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 METRIC_FIELDS = ("epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy",
                  "learning_rate", "seconds")
 
@@ -260,16 +261,23 @@ class Trainer:
 
             grad_fn = tf.function(replica_grads, jit_compile=True) if jit else replica_grads
 
+            # Non-trainable statistics (BatchNorm moving mean/variance) are replica-local under
+            # tf.distribute; averaging them every step keeps every worker's model identical.
+            statistics = [v for v in model.non_trainable_variables if v.dtype in FLOAT_DTYPES]
+
             def replica_step(features, labels):
                 grads, loss, correct = grad_fn(features, labels)
                 optimizer.apply_gradients(zip(grads, trainable))
-                return loss, correct
+                return loss, correct, tuple(tf.convert_to_tensor(v) for v in statistics)
 
             @tf.function
             def train_step(iterator):
-                loss, correct = strategy.run(replica_step, args=next(iterator))
+                loss, correct, local = strategy.run(replica_step, args=next(iterator))
                 step.assign_add(1)
                 sum_ = tf.distribute.ReduceOp.SUM
+                if statistics and strategy.num_replicas_in_sync > 1:
+                    for variable, values in zip(statistics, local):
+                        variable.assign(strategy.reduce(tf.distribute.ReduceOp.MEAN, values, None))
                 return strategy.reduce(sum_, loss, None), strategy.reduce(sum_, correct, None)
 
             return train_step

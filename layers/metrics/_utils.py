@@ -8,6 +8,7 @@ unlike ``bincount`` it has a static output shape, so it compiles under XLA and `
 
 from __future__ import annotations
 
+import keras
 from keras import ops
 
 
@@ -60,3 +61,13 @@ def check_num_classes(num_classes, minimum: int = 2) -> int:
             f"`num_classes` must be an integer >= {minimum}. Received: num_classes={num_classes}"
         )
     return int(num_classes)
+
+
+def class_ids(scores):
+    """Index of the largest score along the last axis, ties to the lowest index (as tf.argmax)."""
+    if keras.backend.backend() == "tensorflow":
+        # Keras's TensorFlow argmax adds four element-wise passes to order -0.0 below 0.0; for
+        # class scores that only costs time (tfa used the plain argmax), and top_k(1) has the
+        # plain argmax's tie rule.
+        return ops.top_k(scores, k=1)[1][..., 0]
+    return ops.argmax(scores, axis=-1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kerazoo.metrics._utils import check_num_classes, confusion_counts
+from kerazoo.metrics._utils import check_num_classes, class_ids, confusion_counts
 from kerazoo.registry import register
 
 _WEIGHTAGES = (None, "linear", "quadratic")
@@ -87,12 +87,12 @@ class CohenKappa(keras.metrics.Metric):
         if self.num_classes == 2:
             return y_true, ops.cast(ops.cast(y_pred, "float32") > 0.5, "int32")
         if not self.sparse_labels:
-            y_true = ops.argmax(y_true, axis=1)
+            y_true = class_ids(y_true)
         if len(y_pred.shape) > 1:
             if self.regression:
                 y_pred = ops.round(ops.abs(ops.cast(y_pred, "float32")))
             else:
-                y_pred = ops.argmax(y_pred, axis=-1)
+                y_pred = class_ids(y_pred)
         return y_true, y_pred
 
     def update_state(self, y_true, y_pred, sample_weight=None):

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerazoo.metrics._utils import check_num_classes, confusion_counts
+from kerazoo.metrics._utils import check_num_classes, class_ids, confusion_counts
 from kerazoo.registry import register
 
 _NORMALIZE = (None, "true", "pred", "all")
@@ -79,11 +79,11 @@ class ConfusionMatrix(keras.metrics.Metric):
         y_true = ops.convert_to_tensor(y_true)
         y_pred = ops.convert_to_tensor(y_pred)
         if not self.sparse_labels:
-            y_true = ops.argmax(y_true, axis=-1)
+            y_true = class_ids(y_true)
         if len(y_pred.shape) > len(y_true.shape) or (
             len(y_pred.shape) > 1 and y_pred.shape[-1] == self.num_classes
         ):
-            y_pred = ops.argmax(y_pred, axis=-1)
+            y_pred = class_ids(y_pred)
         self.matrix.assign_add(confusion_counts(y_true, y_pred, self.num_classes, sample_weight))
 
     def result(self):

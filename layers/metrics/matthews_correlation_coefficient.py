@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kerazoo.metrics._utils import check_num_classes, confusion_counts
+from kerazoo.metrics._utils import check_num_classes, class_ids, confusion_counts
 from kerazoo.registry import register
 
 
@@ -63,8 +63,8 @@ class MatthewsCorrelationCoefficient(keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        labels = ops.argmax(y_true, axis=1)
-        predictions = ops.argmax(y_pred, axis=1)
+        labels = class_ids(y_true)
+        predictions = class_ids(y_pred)
         self.conf_mtx.assign_add(
             confusion_counts(labels, predictions, self.num_classes, sample_weight)
         )

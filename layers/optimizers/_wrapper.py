@@ -51,7 +51,9 @@ def copy_of(variable: Any) -> Callable[..., Any]:
     """
 
     def initializer(shape=None, dtype=None):
-        return keras.ops.cast(keras.ops.convert_to_tensor(variable), dtype or variable.dtype)
+        value = keras.ops.cast(keras.ops.convert_to_tensor(variable), dtype or variable.dtype)
+        # A fresh buffer: JAX donates variable buffers and refuses two variables sharing one.
+        return keras.ops.copy(value)
 
     return initializer
 

@@ -31,7 +31,7 @@ class ProximalAdagrad(keras.optimizers.Optimizer):
     >>> var = keras.Variable(np.ones(2, "float32"))
     >>> ProximalAdagrad(0.1, l1_regularization_strength=0.1).apply([keras.ops.ones(2)], [var])
     >>> [round(float(x), 4) for x in var.numpy()]
-    [0.8947, 0.8947]
+    [0.8951, 0.8951]
 
     Reference: Duchi & Singer, "Efficient Online and Batch Learning Using Forward Backward
     Splitting", JMLR 2009.

@@ -34,8 +34,8 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     Example:
 
     >>> from kerazoo.schedules import OneCycle
-    >>> schedule = OneCycle(1.0, total_steps=101, pct_start=0.5, div_factor=10.0)
-    >>> [round(float(schedule(s)), 4) for s in (0, 50, 100)]
+    >>> schedule = OneCycle(1.0, total_steps=100, pct_start=0.5, div_factor=10.0)
+    >>> [round(float(schedule(s)), 4) for s in (0, 49, 99)]
     [0.1, 1.0, 0.0]
 
     Reference: Smith & Topin, "Super-Convergence", 2017, https://arxiv.org/abs/1708.07120

@@ -61,11 +61,12 @@ def test_weight_normalization_without_data_init_keeps_the_layer():
 def test_weight_normalization_trains():
     x = np.random.default_rng(2).normal(size=(64, 3)).astype("float32")
     y = x @ np.array([[1.0], [-2.0], [0.5]], "float32")
+    keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), kl.WeightNormalization(keras.layers.Dense(1))])
     model(x[:32])  # data-dependent init on a first batch, eagerly
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
-    history = model.fit(x, y, epochs=40, batch_size=64, verbose=0)
-    assert history.history["loss"][-1] < 0.05 * history.history["loss"][0]
+    history = model.fit(x, y, epochs=200, batch_size=64, verbose=0)
+    assert history.history["loss"][-1] < 1e-3 * history.history["loss"][0]
 
 
 @pytest.mark.parametrize(

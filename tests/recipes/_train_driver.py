@@ -34,6 +34,8 @@ def main() -> None:
                       verbose=False)
     trainer.run()
     np.savez(weights_path, *[np.asarray(v) for v in trainer.model.weights])
+    with open(weights_path + ".names", "w") as stream:
+        stream.write("\n".join(f"{v.path} {v.trainable}" for v in trainer.model.weights))
 
 
 if __name__ == "__main__":

@@ -152,3 +152,11 @@ def test_documented_examples_run(module):
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
     )
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_docs_table_lists_every_model_with_its_parameter_count():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "api" / "zoo.md").read_text()
+    for name in zoo.list_models():
+        assert f"| `{name}` |" in page and f"{zoo.model_config(name)['params']:,}" in page, name
