@@ -27,9 +27,11 @@ lint: setup
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
-# The main job: until the image-classification recipe lands, show the catalogue.
+# The main job: train a zoo CNN on the embedded digits, evaluate on the test split, export.
 demo: setup
-	$(VENV)/bin/kerazoo list
+	rm -rf runs/demo-digits
+	$(VENV)/bin/kerazoo train image_classification --data digits --model simple_cnn \
+		--run-dir runs/demo-digits
 
 wheel-check: setup
 	bash .ci/wheel_check.sh

@@ -82,9 +82,13 @@ def make_pipeline(
         )
         if augment is not None:
             base = tf.constant(epoch_seed(seed, epoch), tf.int64)
+
+            def augment_at(index, example):
+                features, label = example
+                return augment(features, label, tf.stack([base, index]))
+
             dataset = dataset.enumerate().map(
-                lambda index, example: augment(*example, tf.stack([base, index])),
-                num_parallel_calls=AUTOTUNE, deterministic=deterministic,
+                augment_at, num_parallel_calls=AUTOTUNE, deterministic=deterministic
             )
     if prepare is not None:
         dataset = dataset.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=deterministic)

@@ -122,8 +122,9 @@ def plot_training_curves(metrics_csv: Path, path: Path) -> None:
 
 
 def _save(figure, path: Path) -> None:
-    from kerazoo.recipes.run_dir import atomic_write_bytes
     import io
+
+    from kerazoo.recipes.run_dir import atomic_write_bytes
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)

@@ -44,7 +44,18 @@ class ImageDataConfig(DataConfig):
 
 @register("recipes", name="image_classification", task="image_classification")
 class ImageClassification(Task):
-    """Image classification with a zoo model: data, model, loss, evaluation and serving."""
+    """Image classification with a zoo model: data, model, loss, evaluation and serving.
+
+    Args:
+        config: an ``ExperimentConfig`` from ``default_config()`` with overrides applied.
+
+    Example:
+
+    >>> from kerazoo.recipes.image_classification import ImageClassification
+    >>> task = ImageClassification(ImageClassification.default_config())
+    >>> task.prepare_data().feature_spec
+    ((8, 8, 1), 'uint8')
+    """
 
     name = "image_classification"
 

@@ -72,15 +72,18 @@ class WeightedKappaLoss(KerazooLoss):
         self.epsilon = epsilon
 
     def _weights(self, diff):
-        return abs(diff) if self.weightage == "linear" else diff * diff
+        if self.weightage == "linear":
+            return ops.abs(diff) if not isinstance(diff, np.ndarray) else np.abs(diff)
+        return diff * diff
 
     def call(self, y_true, y_pred):
         y_true32, y_pred32 = to_float32(y_true), to_float32(y_pred)
         # The label-independent pieces are numpy constants, built once per trace.
         classes = np.arange(self.num_classes, dtype="float32")
         weight_mat = self._weights(classes[:, None] - classes[None, :])
-        # Row n of y_true (one-hot) picks the weight row of its class: W[label_n, j].
-        numerator = ops.sum(ops.matmul(y_true32, weight_mat) * y_pred32)
+        # As tfa: the label is y_true's expected class, so soft labels give tfa's value too.
+        true_class = ops.matmul(y_true32, classes[:, None])  # [batch, 1]
+        numerator = ops.sum(self._weights(true_class - classes) * y_pred32)
         label_dist = ops.sum(y_true32, axis=0)
         pred_dist = ops.sum(y_pred32, axis=0)
         batch = ops.cast(ops.shape(y_true32)[0], "float32")

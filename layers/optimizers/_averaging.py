@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import keras
+from keras import ops
 
 from kerazoo.errors import ConfigError
-from kerazoo.optimizers._wrapper import OptimizerWrapper, copy_of
+from kerazoo.optimizers._wrapper import OptimizerWrapper, for_each_variable
 
 
 class AveragedOptimizerWrapper(OptimizerWrapper):
@@ -27,12 +28,22 @@ class AveragedOptimizerWrapper(OptimizerWrapper):
         if self.built:
             return
         super().build(var_list)
-        self._average = [
-            self.add_variable_from_reference(
-                var, name="average",
-                initializer=copy_of(var) if self._average_starts_at_weights else "zeros")
-            for var in var_list
-        ]
+        self._average = [self.add_variable_from_reference(var, name="average")
+                         for var in var_list]
+
+    def _before_inner_step(self, trainable_variables):
+        if not self._average_starts_at_weights:
+            return
+        # Copied on the first update, not at build: the TF trainer may build inside a traced
+        # (even XLA) step, where an initializer reading another variable cannot be lifted.
+        first = ops.equal(self.inner_optimizer._iterations, 0)
+
+        def start(var):
+            average = self.slot(self._average, var)
+            avg, value = ops.convert_to_tensor(average), ops.convert_to_tensor(var)
+            self.assign(average, ops.where(first, value, avg))
+
+        for_each_variable(self, start, trainable_variables)
 
     @property
     def average_variables(self) -> list:
@@ -55,7 +66,8 @@ class AveragedOptimizerWrapper(OptimizerWrapper):
         for var in var_list:
             key = self._var_key(var)
             if key in self._trainable_variables_indices:
-                var.assign(self._average[self._trainable_variables_indices[key]])
+                # A copy: on JAX two variables must not share one (donated) buffer.
+                var.assign(keras.ops.copy(self._average[self._trainable_variables_indices[key]]))
 
     def swap_weights(self) -> None:
         """Exchange the model weights and their averages; call again to swap back.
@@ -65,7 +77,7 @@ class AveragedOptimizerWrapper(OptimizerWrapper):
         self._require_built()
         for var, average in zip(self._trainable_variables, self._average):
             current = keras.ops.copy(var.value)
-            var.assign(average)
+            var.assign(keras.ops.copy(average.value))
             average.assign(current)
 
 
@@ -102,8 +114,9 @@ def recompute_batch_norm_statistics(model: keras.Model, data: Iterable[Any],
         return 0
     momenta = [layer.momentum for layer in norms]
     for layer in norms:
-        layer.moving_mean.assign(keras.ops.zeros_like(layer.moving_mean))
-        layer.moving_variance.assign(keras.ops.ones_like(layer.moving_variance))
+        layer.moving_mean.assign(keras.ops.zeros(layer.moving_mean.shape, layer.moving_mean.dtype))
+        layer.moving_variance.assign(
+            keras.ops.ones(layer.moving_variance.shape, layer.moving_variance.dtype))
     used = 0
     try:
         for batch in data:

@@ -2,7 +2,7 @@
 
 Written for kerazoo by the grammar in ``generate_sentiment.py`` (its output is committed as
 ``data/sentiment_reviews.csv.gz``; data card: ``data/sentiment_reviews.md``). Negation, contrast
-and idioms keep a bag-of-words baseline near 62% test accuracy, so it rewards order-aware models.
+and idioms keep a bag-of-words baseline near 61% test accuracy (a small BiLSTM gets 99%).
 
 Example:
 

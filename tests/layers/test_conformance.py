@@ -7,6 +7,7 @@ without a row in ``cases.py`` fails here instead of going untested.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,12 @@ def test_layer_trains_under_mirrored_strategy(entry):
 def test_every_case_names_a_registered_layer():
     stale = sorted(set(CASES) - {entry.name for entry in LAYERS})
     assert not stale, f"cases.py has rows for unregistered layers: {stale}"
+
+
+@pytest.mark.parametrize(
+    "entry", [*LAYERS, *registry("activations")], ids=lambda e: f"{e.kind}:{e.name}"
+)
+def test_documented_with_args_and_example(entry):
+    doc = inspect.getdoc(entry.obj) or ""
+    assert "Args:" in doc, f"{entry.qualified_name}: docstring has no 'Args:' section"
+    assert "Example" in doc and ">>>" in doc, f"{entry.qualified_name}: no runnable Example"

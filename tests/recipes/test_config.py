@@ -6,6 +6,8 @@ from kerazoo.errors import ConfigError
 from kerazoo.recipes.api import resolve_config
 from kerazoo.recipes.config import apply_overrides, load_yaml, to_yaml
 
+pytestmark = pytest.mark.tf_only
+
 
 def test_overrides_apply_in_order_and_types_are_coerced():
     config = resolve_config("image_classification", None, [

@@ -59,7 +59,7 @@ def test_two_loopback_workers_match_two_replica_mirrored(tmp_path):
         for worker in workers:
             if worker.poll() is None:
                 worker.kill()
-    for index, (worker, output) in enumerate(zip(workers, outputs)):
+    for index, worker in enumerate(workers):
         assert worker.returncode == 0, f"worker {index}:\n" + "\n".join(
             o[-2500:] for o in reversed(outputs))
     import tensorflow as tf
