@@ -41,14 +41,14 @@ def image_signatures(model, class_names: list[str]) -> dict[str, tuple[Any, list
         images = tf.cast(images, tf.float32)
         if images.shape[1] == height and images.shape[2] == width:
             return images
-        return tf.image.resize(images, (height, width), antialias=True)
+        return tf.image.resize(images, (height, width), antialias=False)
 
     def serve_images(images):
         return named_outputs(resize(images))
 
     def decode_one(data):
         image = tf.io.decode_image(data, channels=channels, expand_animations=False)
-        image = tf.image.resize(tf.cast(image, tf.float32), (height, width), antialias=True)
+        image = tf.image.resize(tf.cast(image, tf.float32), (height, width), antialias=False)
         return tf.ensure_shape(image, (height, width, channels))
 
     def serve_bytes(image_bytes):

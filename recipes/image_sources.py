@@ -114,7 +114,7 @@ def load_folder(
         image = tf.io.decode_image(
             tf.io.read_file(file), channels=channels, expand_animations=False
         )
-        image = tf.image.resize(image, (height, width), antialias=True)
+        image = tf.image.resize(image, (height, width), antialias=False)
         image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
         return tf.ensure_shape(image, (height, width, channels)), label
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from kerazoo.distribute import mirrored_strategy
 from kerazoo.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def make_strategy(
         devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
             d.name for d in tf.config.list_logical_devices("CPU")
         ]
-        return tf.distribute.MirroredStrategy(devices)
+        return mirrored_strategy(devices)
     raise ConfigError(f"Unknown strategy {name!r}.")
 
 

@@ -157,6 +157,8 @@ def run_export(args: argparse.Namespace) -> int:
             target = Path(convert_saved_model(
                 str(target), str(run_dir / "export" / f"model-{target.name}.tflite"),
                 quantization=args.quantization,
+                # The raw-pixel signature only: image decoding has no TFLite kernel.
+                signature_keys=["serving_default"],
             ))
     print(target)
     return 0

@@ -28,7 +28,6 @@ Example:
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 import os
 import tempfile
@@ -245,15 +244,12 @@ def _check_distribute(case: _Case) -> None:
         assert np.all(np.isfinite(_numpy(weight))), f"non-finite {weight.path} after training"
 
 
-@functools.cache
 def _mirrored_strategy():
-    # One strategy per process: fresh MirroredStrategy objects reuse collective instance keys, and
-    # the second one's all-reduce then meets the first one's tensors ("Shape mismatch in the
-    # collective instance").
     import tensorflow as tf
 
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
-    return tf.distribute.MirroredStrategy(devices)
+    from kerazoo.distribute import mirrored_strategy
+
+    return mirrored_strategy([d.name for d in tf.config.list_logical_devices("CPU")][:2])
 
 
 _CHECK_FUNCTIONS = {

@@ -192,7 +192,9 @@ def distributed_value(
     """
     import tensorflow as tf
 
-    strategy = tf.distribute.MirroredStrategy(devices)
+    from kerazoo.distribute import mirrored_strategy
+
+    strategy = mirrored_strategy(devices)
     with strategy.scope():
         metric = metric_cls(**init_kwargs)
     arrays = tuple(_args(y_true, y_pred))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import kerazoo.optimizers as ko
+from kerazoo.distribute import mirrored_strategy
 from kerazoo.registry import registry
 from kerazoo.testing import run_optimizer_test
 
@@ -55,7 +56,6 @@ def test_conformance(name):
 @pytest.mark.tf_only
 @pytest.mark.parametrize("name", ["RectifiedAdam", "Lookahead", "MovingAverage", "LazyAdam"])
 def test_mirrored_strategy(name):
-    import tensorflow as tf
 
     from kerazoo.testing.optimizer_test import _data, _fit, _model, _weights
 
@@ -65,7 +65,7 @@ def test_mirrored_strategy(name):
     single = _model(sparse)
     single.compile(optimizer=factory(), loss="mse")
     _fit(single, x, y, epochs=2)
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         model = _model(sparse)
         model.compile(optimizer=factory(), loss="mse")

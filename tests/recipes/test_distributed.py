@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kerazoo.distribute import mirrored_strategy
+
 pytestmark = [pytest.mark.tf_only, pytest.mark.slow, pytest.mark.multiprocess]
 
 DRIVER = Path(__file__).with_name("_train_driver.py")
@@ -62,11 +64,10 @@ def test_two_loopback_workers_match_two_replica_mirrored(tmp_path):
     for index, worker in enumerate(workers):
         assert worker.returncode == 0, f"worker {index}:\n" + "\n".join(
             o[-2500:] for o in reversed(outputs))
-    import tensorflow as tf
 
     config = resolve_config("image_classification", None, SETTINGS)
     trainer = Trainer(get_task("image_classification")(config), tmp_path / "mirrored",
-                      strategy=tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]),
+                      strategy=mirrored_strategy(["/cpu:0", "/cpu:1"]),
                       export=False, verbose=False)
     trainer.run()
     mirrored = [np.asarray(v) for v in trainer.model.weights]

@@ -149,3 +149,21 @@ def test_mixed_bfloat16_end_to_end(tmp_path):
     model = keras.saving.load_model(tmp_path / "run" / "model.keras", compile=False)
     assert any(layer.dtype_policy.name == "mixed_bfloat16" for layer in model._flatten_layers())
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+
+
+def test_export_verb_tflite_matches_saved_model(trained_run):
+    import tensorflow as tf
+
+    from kerazoo.cli import main
+    from kerazoo.recipes.embedded import digits
+    from kerazoo.serving.tflite import run_tflite
+
+    assert main(["export", str(trained_run), "--format", "tflite"]) == 0
+    tflite_files = sorted((trained_run / "export").glob("*.tflite"))
+    assert tflite_files, "no .tflite file written"
+    images = digits.load()["test"][0][:4]
+    saved = tf.saved_model.load(str(trained_run / "export" / "1"))
+    expected = saved.signatures["serving_default"](images=tf.constant(images))
+    got = run_tflite(str(tflite_files[-1]), {"images": images})
+    np.testing.assert_allclose(got["probabilities"], expected["probabilities"].numpy(), atol=1e-5)
+    np.testing.assert_array_equal(got["class_ids"], expected["class_ids"].numpy())
