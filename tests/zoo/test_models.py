@@ -46,8 +46,26 @@ HEAVY = {"resnet34", "resnet50", "resnet110", "resnet110_v2", "wide_resnet28_10"
 NAMES = zoo.list_models()
 
 
+def _smallest_of_each_family(names):
+    smallest = {}
+    for name in names:
+        config = zoo.model_config(name)
+        best = smallest.get(config["family"])
+        if best is None or config["params"] < zoo.model_config(best)["params"]:
+            smallest[config["family"]] = name
+    return set(smallest.values())
+
+
+# JAX and PyTorch train eagerly op by op here, so a step of a large model costs minutes: under those
+# backends the sweep covers the smallest model of each family (every block type); TensorFlow covers
+# every model.
+BACKEND_SAMPLE = _smallest_of_each_family([n for n in NAMES if n not in HEAVY])
+
+
 def _marks(name):
-    return [pytest.mark.slow] if name in HEAVY else []
+    if name in HEAVY:
+        return [pytest.mark.slow]
+    return [] if name in BACKEND_SAMPLE else [pytest.mark.tf_only]
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in NAMES])
