@@ -20,6 +20,12 @@ for name in ("layers", "zoo", "recipes"):
     assert importlib.util.find_spec(name) is None, f"top-level module {name!r} is importable"
 from kerazoo.cli import main
 assert main(["list", "--json"]) == 0
+# Package data travels with the wheel: embedded datasets and the shipped preset.
+from kerazoo.recipes.embedded import digits, sentiment
+assert len(digits.load()["test"][0]) > 300
+assert len(sentiment.load_sentiment_reviews("train")[0]) > 1000
+from kerazoo import zoo
+assert zoo.from_preset("simple_cnn_digits").count_params() > 0
 print("wheel check passed:", kerazoo.__version__)
 PY
 "$work/venv/bin/kerazoo" --version
