@@ -7,7 +7,6 @@ without a row in ``cases.py`` fails here instead of going untested.
 from __future__ import annotations
 
 import importlib.util
-import inspect
 from pathlib import Path
 
 import pytest
@@ -61,10 +60,4 @@ def test_every_case_names_a_registered_layer():
     assert not stale, f"cases.py has rows for unregistered layers: {stale}"
 
 
-@pytest.mark.parametrize(
-    "entry", [*LAYERS, *registry("activations")], ids=lambda e: f"{e.kind}:{e.name}"
-)
-def test_documented_with_args_and_example(entry):
-    doc = inspect.getdoc(entry.obj) or ""
-    assert "Args:" in doc, f"{entry.qualified_name}: docstring has no 'Args:' section"
-    assert "Example" in doc and ">>>" in doc, f"{entry.qualified_name}: no runnable Example"
+# Docstrings (Args, a runnable Example) are checked for every kind in tests/test_docstrings.py.
