@@ -67,6 +67,15 @@ def classification_report(
     return report
 
 
+def top_k_lines(names, probabilities: np.ndarray, class_names: list[str], top: int) -> list[str]:
+    """``"NAME: label p, label p, ..."`` per input, best ``top`` classes first (for predict)."""
+    lines = []
+    for name, row in zip(names, probabilities):
+        best = np.argsort(-row)[:top]
+        lines.append(f"{name}: " + ", ".join(f"{class_names[i]} {row[i]:.3f}" for i in best))
+    return lines
+
+
 def _pyplot():
     try:
         import matplotlib
@@ -99,7 +108,7 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path
     plt.close(figure)
 
 
-def plot_training_curves(metrics_csv: Path, path: Path) -> None:
+def plot_training_curves(metrics_csv: Path, path: Path, metric: str = "accuracy") -> None:
     plt = _pyplot()
     if plt is None or not metrics_csv.is_file():
         return
@@ -109,7 +118,7 @@ def plot_training_curves(metrics_csv: Path, path: Path) -> None:
         return
     epochs = [int(row["epoch"]) for row in rows]
     figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for key, axes in (("loss", loss_axes), ("accuracy", acc_axes)):
+    for key, axes in (("loss", loss_axes), (metric, acc_axes)):
         for prefix in ("", "val_"):
             values = [float(row[prefix + key]) for row in rows if row.get(prefix + key)]
             if values:

@@ -107,7 +107,7 @@ def export_saved_model(task, model, class_names: list[str], run_dir: Path) -> Pa
                 name: {"inputs": {spec.name: {"dtype": spec.dtype.name,
                                               "shape": [d for d in spec.shape.as_list()]}
                                   for spec in specs},
-                       "outputs": ["probabilities", "class_ids", "labels"]}
+                       "outputs": list(task.output_names)}
                 for name, (_, specs) in signatures.items()
             },
             "labels": list(class_names),
@@ -129,3 +129,41 @@ def export_saved_model(task, model, class_names: list[str], run_dir: Path) -> Pa
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return final
+
+
+def export_preset(task, model, run_dir: Path, class_names: list[str], *, name: str | None = None
+                  ) -> Path:
+    """Save a finished run as a zoo preset under ``run_dir/export/preset-NAME``.
+
+    The preset holds the whole recipe model (preprocessing and feature layers included), so
+    ``kerazoo.zoo.from_preset`` gives a model that takes the task's raw features. Its metadata
+    records the test report, the labels and the command that reproduces the run.
+    """
+    import json
+
+    from kerazoo import zoo
+
+    run_dir = Path(run_dir)
+    config = task.config
+    name = name or f"{task.name}_{config.model.name}"
+    report = json.loads((run_dir / "evaluation.json").read_text())
+    metrics = {key: round(value, 4) for key, value in report.items()
+               if isinstance(value, float) and "/" not in key}
+    metrics["test_samples"] = report.get("num_examples")
+    metadata = {
+        "name": name,
+        "model": config.model.name,
+        "task": task.name,
+        "summary": f"{config.model.name} trained by the {task.name} recipe on "
+                   f"{config.data.source}.",
+        "dataset": config.data.source,
+        "labels": list(class_names),
+        "metrics": metrics,
+        "training_command": (
+            f"kerazoo train {task.name} --config {run_dir / 'config.yaml'} --run-dir RUN && "
+            f"kerazoo export RUN --format preset --name {name}"
+        ),
+        "license": "Apache-2.0 (weights); see the dataset's own license",
+    }
+    return zoo.save_to_preset(model, run_dir / "export" / f"preset-{name}", metadata=metadata,
+                              overwrite=True)

@@ -17,12 +17,14 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kerazoo.errors import ConfigError
 from kerazoo.recipes.config import DataConfig, ExperimentConfig
+from kerazoo.recipes.evaluation import top_k_lines
 from kerazoo.recipes.task import PreparedData, Task
 from kerazoo.registry import register
 
@@ -208,11 +210,6 @@ class ImageClassification(Task):
         return zoo.replace_head(base, classes, dropout=cfg.dropout,
                                 freeze_backbone=cfg.freeze_backbone)
 
-    def inner_model(self, model):
-        import keras
-
-        return next(layer for layer in model.layers if isinstance(layer, keras.Model))
-
     def build_loss(self):
         import keras
 
@@ -256,6 +253,34 @@ class ImageClassification(Task):
         images, labels = np.concatenate(images), np.concatenate(labels)
         probabilities = self.predict_numpy(model, images)
         return classification_report(labels, probabilities, self.data.class_names, run_dir)
+
+    def input_description(self, data: PreparedData) -> str:
+        shape, dtype = data.feature_spec
+        return (f"{shape} {dtype}; the SavedModel in `export/` resizes images of any size and "
+                "also takes encoded JPEG/PNG bytes (`serving_bytes`)")
+
+    def predict_cli(self, model, args, class_names: list[str]) -> list[str]:
+        import tensorflow as tf
+
+        from kerazoo.errors import DataError
+
+        if not args.inputs:
+            raise ConfigError("kerazoo predict: give one or more image files.")
+        height, width, channels = (int(d) for d in model.input_shape[1:])
+        images = []
+        for name in args.inputs:
+            path = Path(name)
+            if not path.is_file():
+                raise DataError(f"Image not found: {path}")
+            try:
+                image = tf.io.decode_image(path.read_bytes(), channels=channels,
+                                           expand_animations=False)
+            except tf.errors.OpError:
+                raise DataError(f"{path}: not a readable JPEG/PNG/BMP/GIF image.") from None
+            images.append(tf.image.resize(tf.cast(image, tf.float32), (height, width),
+                                          antialias=True).numpy())
+        probabilities = self.predict_numpy(model, np.stack(images))
+        return top_k_lines(args.inputs, probabilities, class_names, args.top)
 
     def serving_signatures(self, model, class_names):
         from kerazoo.recipes.export import image_signatures

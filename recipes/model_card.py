@@ -8,19 +8,20 @@ from kerazoo.recipes.config import to_yaml
 from kerazoo.recipes.run_dir import atomic_write_text
 
 
-def write(run_dir: Path, config, data, report: dict) -> None:
+def write(run_dir: Path, config, data, report: dict, input_description: str = "") -> None:
     metrics = "\n".join(
         f"| {key} | {value:.4f} |" for key, value in report.items()
         if isinstance(value, float) and "/" not in key
     )
+    classes = (f"{len(data.class_names)} classes: {', '.join(data.class_names)}"
+               if data.class_names else "no classes (regression)")
     text = f"""# Model card: {config.model.name} for {config.task}
 
-- **Task**: {config.task}; {len(data.class_names)} classes: {", ".join(data.class_names)}
+- **Task**: {config.task}; {classes}
 - **Data**: `{config.data.source}` — train {data.sizes.get("train")}, validation
   {data.sizes.get("validation")}, test {data.sizes.get("test")} examples
   ({data.info.get("license", "see the source's license")}).
-- **Input**: {data.feature_spec[0]} {data.feature_spec[1]}; the SavedModel in `export/` resizes
-  images of any size and also takes encoded JPEG/PNG bytes (`serving_bytes`).
+- **Input**: {input_description or f"{data.feature_spec[0]} {data.feature_spec[1]}"}.
 - **Intended use**: a baseline trained by `kerazoo train`; not evaluated for use on people or
   for decisions about them.
 

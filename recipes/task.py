@@ -44,6 +44,12 @@ class Task:
     """Base class of recipes. Subclasses set ``name`` and implement the ``build_*`` hooks."""
 
     name: ClassVar[str] = ""
+    #: The metric the trainer tracks per step (``train_metric``) and prints per epoch.
+    train_metric_name: ClassVar[str] = "accuracy"
+    #: The ``evaluate`` report key printed at the end of training and by ``kerazoo evaluate``.
+    headline_metric: ClassVar[str] = "accuracy"
+    #: Named outputs of every serving signature (recorded in ``export.json``).
+    output_names: ClassVar[tuple[str, ...]] = ("probabilities", "class_ids", "labels")
 
     def __init__(self, config: ExperimentConfig):
         self.config = config
@@ -65,6 +71,34 @@ class Task:
     def build_loss(self):
         """A callable ``(labels, outputs) -> per-example loss`` (no reduction)."""
         raise NotImplementedError
+
+    def train_metric(self, labels, outputs):
+        """Sum over the batch of the per-example ``train_metric_name`` (a TF scalar).
+
+        The trainer divides by the number of examples. The default counts argmax hits
+        (accuracy); a regression task returns e.g. the summed absolute error.
+        """
+        import tensorflow as tf
+
+        return tf.reduce_sum(tf.cast(
+            tf.equal(tf.argmax(outputs, -1, output_type=labels.dtype), labels), tf.float32
+        ))
+
+    def inner_model(self, model):
+        """The zoo model inside the recipe model (the part ``--freeze-backbone`` acts on)."""
+        import keras
+
+        return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+
+    def input_description(self, data: PreparedData) -> str:
+        """One sentence for the model card: what the exported SavedModel takes."""
+        shape, dtype = data.feature_spec
+        return f"{shape} {dtype}"
+
+    def predict_cli(self, model, args, class_names: list[str]) -> list[str]:
+        """Lines printed by ``kerazoo predict RUN_DIR ...`` (``args.inputs``, ``args.top``,
+        ``args.csv``); raise ``DataError`` naming a bad input."""
+        raise NotImplementedError(f"kerazoo predict is not available for {self.name}.")
 
     def evaluate(self, model, split: str = "test", run_dir=None) -> dict[str, Any]:
         raise NotImplementedError

@@ -28,8 +28,12 @@ from kerazoo.recipes.run_dir import atomic_write_json, atomic_write_text, partia
 
 log = logging.getLogger(__name__)
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-METRIC_FIELDS = ("epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy",
-                 "learning_rate", "seconds")
+
+
+def metric_fields(metric: str) -> tuple[str, ...]:
+    """Columns of ``metrics.csv`` for a task whose per-step metric is ``metric``."""
+    return ("epoch", "step", "loss", metric, "val_loss", f"val_{metric}", "learning_rate",
+            "seconds")
 
 
 def resolve_named(kind: str, name: str):
@@ -100,6 +104,14 @@ def _phase_schedule_class():
 
 def _PhaseSchedule(base, boundary, factor):  # noqa: N802  (built lazily: keras import)
     return _phase_schedule_class()(base, boundary, factor)
+
+
+def headline_line(task, report: dict[str, Any]) -> str:
+    """``"accuracy: 0.9889 (360 examples; top_5_accuracy 1.0000)"`` for the final print."""
+    name = task.headline_metric
+    extra = [key for key in report if key.startswith("top_")]
+    detail = f"; {extra[0]} {report[extra[0]]:.4f}" if extra else ""
+    return f"{name}: {report[name]:.4f} ({report.get('num_examples', '?')} examples{detail})"
 
 
 def _set_op_determinism(enabled: bool) -> None:
@@ -254,10 +266,7 @@ class Trainer:
                         loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
                     scaled = optimizer.scale_loss(loss)
                 grads = tape.gradient(scaled, trainable)
-                correct = tf.reduce_sum(tf.cast(
-                    tf.equal(tf.argmax(outputs, -1, output_type=labels.dtype), labels), tf.float32
-                ))
-                return grads, loss, correct
+                return grads, loss, self.task.train_metric(labels, outputs)
 
             grad_fn = tf.function(replica_grads, jit_compile=True) if jit else replica_grads
 
@@ -285,10 +294,9 @@ class Trainer:
         @tf.function
         def eval_batch(features, labels):
             outputs = tf.cast(model(features, training=False), tf.float32)
-            return (tf.reduce_sum(loss_fn(labels, outputs)),
-                    tf.reduce_sum(tf.cast(tf.equal(
-                        tf.argmax(outputs, -1, output_type=labels.dtype), labels), tf.float32)))
+            return tf.reduce_sum(loss_fn(labels, outputs)), self.task.train_metric(labels, outputs)
 
+        metric = self.task.train_metric_name
         rows = self._read_rows(work / "metrics.csv", start // steps_per_epoch)
         writer = tf.summary.create_file_writer(str(work / "logs")) if self.chief else None
         trainable_now = None
@@ -339,24 +347,25 @@ class Trainer:
             row = {
                 "epoch": epoch + 1, "step": int(step.numpy()),
                 "loss": epoch_loss / max(seen, 1),
-                "accuracy": epoch_correct / max(seen * global_batch, 1),
-                "val_loss": val_loss, "val_accuracy": val_accuracy,
+                metric: epoch_correct / max(seen * global_batch, 1),
+                "val_loss": val_loss, f"val_{metric}": val_accuracy,
                 "learning_rate": _current_lr(optimizer, int(step.numpy())),
                 "seconds": round(time.monotonic() - epoch_started, 3),
             }
             rows.append(row)
             manager.save(checkpoint_number=int(step.numpy()))
             if self.chief:
-                self._write_rows(work / "metrics.csv", rows)
+                self._write_rows(work / "metrics.csv", rows, metric)
                 with writer.as_default(step=epoch + 1):
-                    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"):
+                    for key in ("loss", metric, "val_loss", f"val_{metric}", "learning_rate"):
                         if row[key] != "":
                             _scalar_summary(key, row[key])
                 writer.flush()
             self._say(
                 f"epoch {epoch + 1}/{config.train.epochs}: loss {row['loss']:.4f} "
-                f"accuracy {row['accuracy']:.4f} val_loss {val_loss if val_loss == '' else round(val_loss, 4)} "
-                f"val_accuracy {val_accuracy if val_accuracy == '' else round(val_accuracy, 4)} "
+                f"{metric} {row[metric]:.4f} "
+                f"val_loss {val_loss if val_loss == '' else round(val_loss, 4)} "
+                f"val_{metric} {val_accuracy if val_accuracy == '' else round(val_accuracy, 4)} "
                 f"({row['seconds']:.1f} s)"
             )
         train_seconds = time.monotonic() - started
@@ -387,9 +396,9 @@ class Trainer:
             return [row for row in csv.DictReader(stream) if int(row["epoch"]) <= epochs_done]
 
     @staticmethod
-    def _write_rows(path: Path, rows) -> None:
+    def _write_rows(path: Path, rows, metric: str) -> None:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=METRIC_FIELDS)
+        writer = csv.DictWriter(buffer, fieldnames=metric_fields(metric))
         writer.writeheader()
         writer.writerows(rows)
         atomic_write_text(path, buffer.getvalue())
@@ -404,8 +413,9 @@ class Trainer:
         marks.append(("save+evaluate", time.monotonic()))
         report["train_seconds"] = round(train_seconds, 2)
         atomic_write_json(work / "evaluation.json", report)
-        evaluation.plot_training_curves(work / "metrics.csv", work / "training_curves.png")
-        model_card.write(work, self.config, data, report)
+        evaluation.plot_training_curves(work / "metrics.csv", work / "training_curves.png",
+                                        self.task.train_metric_name)
+        model_card.write(work, self.config, data, report, self.task.input_description(data))
         marks.append(("plots+card", time.monotonic()))
         if self.export:
             export.export_saved_model(self.task, model, data.class_names, work)
@@ -413,9 +423,5 @@ class Trainer:
         log.info("finish: %s", ", ".join(
             f"{name} {end - begin:.1f} s" for (_, begin), (name, end) in zip(marks, marks[1:])))
         work.rename(self.run_dir)
-        top = next(key for key in report if key.startswith("top_"))
-        self._say(
-            f"Test accuracy: {report['accuracy']:.4f} ({report['num_examples']} examples; "
-            f"{top} {report[top]:.4f}) — run directory {self.run_dir}"
-        )
+        self._say(f"Test {headline_line(self.task, report)} — run directory {self.run_dir}")
         return report

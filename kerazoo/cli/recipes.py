@@ -50,16 +50,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--split", default="test")
     evaluate.set_defaults(run=run_evaluate)
 
-    predict = subparsers.add_parser("predict", help="classify image files with a trained run")
+    predict = subparsers.add_parser(
+        "predict", help="predict with a trained run (image/wav files, texts, or --csv rows)")
     predict.add_argument("run_dir", metavar="RUN_DIR")
-    predict.add_argument("inputs", nargs="+", metavar="IMAGE")
+    predict.add_argument("inputs", nargs="*", metavar="INPUT",
+                         help="image or wav files, or texts, depending on the recipe")
     predict.add_argument("--top", type=int, default=3, help="classes shown per input")
+    predict.add_argument("--csv", metavar="FILE", help="recent rows to forecast from (series)")
     predict.set_defaults(run=run_predict)
 
     export = subparsers.add_parser("export", help="export a run (SavedModel, TFLite, .keras)")
     export.add_argument("run_dir", metavar="RUN_DIR")
     export.add_argument("--format", default="saved_model",
-                        choices=("saved_model", "tflite", "keras"))
+                        choices=("saved_model", "tflite", "keras", "preset"))
+    export.add_argument("--name", metavar="NAME",
+                        help="preset name (--format preset); default TASK_MODEL")
     export.add_argument("--quantization", default="none", choices=("none", "dynamic_int8"),
                         help="TFLite quantization")
     export.set_defaults(run=run_export)
@@ -101,35 +106,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     name = "evaluation.json" if not args.data and args.split == "test" else (
         f"evaluation-{args.split}.json")
     atomic_write_json(Path(args.run_dir) / name, report)
-    print(f"{args.split} accuracy: {report['accuracy']:.4f} ({report['num_examples']} examples)")
+    from kerazoo.recipes.trainer import headline_line
+
+    print(f"{args.split} {headline_line(task, report)}")
     return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    import numpy as np
-    import tensorflow as tf
-
     from kerazoo.recipes import api
 
     task, model = api.load_run(args.run_dir)
     labels = json.loads((Path(args.run_dir) / "labels.json").read_text())
-    height, width, channels = (int(d) for d in model.input_shape[1:])
-    images = []
-    for name in args.inputs:
-        path = Path(name)
-        if not path.is_file():
-            raise DataError(f"Image not found: {path}")
-        try:
-            image = tf.io.decode_image(path.read_bytes(), channels=channels,
-                                       expand_animations=False)
-        except tf.errors.OpError:
-            raise DataError(f"{path}: not a readable JPEG/PNG/BMP/GIF image.") from None
-        images.append(tf.image.resize(tf.cast(image, tf.float32), (height, width),
-                                      antialias=True).numpy())
-    probabilities = task.predict_numpy(model, np.stack(images))
-    for name, row in zip(args.inputs, probabilities):
-        best = np.argsort(-row)[: args.top]
-        print(f"{name}: " + ", ".join(f"{labels[i]} {row[i]:.3f}" for i in best))
+    for line in task.predict_cli(model, args, labels):
+        print(line)
     return 0
 
 
@@ -140,7 +129,11 @@ def run_export(args: argparse.Namespace) -> int:
     task, model = api.load_run(args.run_dir)
     run_dir = Path(args.run_dir)
     labels = json.loads((run_dir / "labels.json").read_text())
-    if args.format == "keras":
+    if args.format == "preset":
+        from kerazoo.recipes.export import export_preset
+
+        target = export_preset(task, model, run_dir, labels, name=args.name)
+    elif args.format == "keras":
         target = run_dir / "export" / f"{task.config.model.name}.keras"
         target.parent.mkdir(exist_ok=True)
         temp = target.with_name(f".{target.name}.tmp.keras")

@@ -1,6 +1,7 @@
 """Subprocess driver for the multi-worker and SIGKILL tests (not a test module).
 
 Usage: python _train_driver.py RUN_DIR WEIGHTS_NPZ KEY=VALUE...
+``KERAZOO_TEST_TASK`` names the recipe (default ``image_classification``).
 ``KERAZOO_TEST_KILL_AT_STEP=N`` makes the process SIGKILL itself right after saving checkpoint N.
 """
 
@@ -29,8 +30,9 @@ def main() -> None:
             return path
 
         tf.train.CheckpointManager.save = save_then_die
-    config = resolve_config("image_classification", None, overrides)
-    trainer = Trainer(get_task("image_classification")(config), run_dir, export=False,
+    task_name = os.environ.get("KERAZOO_TEST_TASK", "image_classification")
+    config = resolve_config(task_name, None, overrides)
+    trainer = Trainer(get_task(task_name)(config), run_dir, export=False,
                       verbose=False)
     trainer.run()
     np.savez(weights_path, *[np.asarray(v) for v in trainer.model.weights])
