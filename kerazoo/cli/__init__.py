@@ -44,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.debug:
+        # TensorFlow's own INFO lines (tf.data sharding, SavedModel assets) drown kerazoo's.
+        for noisy in ("absl", "tensorflow", "matplotlib", "PIL", "h5py"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.run(args) or 0)
     except KerazooError as error:
