@@ -4,7 +4,7 @@ Importing the package registers every recipe in ``registry("recipes")``; TensorF
 only when a recipe runs.
 """
 
-from kerazoo.recipes import image_classification  # noqa: F401  (registers the recipe)
+from kerazoo.recipes import image_classification, sentiment_analysis  # noqa: F401  (registers)
 from kerazoo.recipes.api import get_task, train
 
 __all__ = ["get_task", "train"]

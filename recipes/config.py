@@ -94,6 +94,8 @@ class TrainConfig:
         weight_decay: decoupled weight decay passed to optimizers that take it.
         loss: a Keras or kerazoo loss name.
         label_smoothing: label smoothing for cross-entropy losses.
+        class_weight: ``None`` or ``"balanced"`` (weight each example by
+            ``N / (K * count of its class)`` in the training split, as scikit-learn does).
         scale_learning_rate: multiply ``learning_rate`` by ``global_batch / 256`` (Goyal et al.).
         unfreeze_epoch: two-phase fine-tuning: with a frozen backbone, unfreeze it at this epoch.
         unfreeze_learning_rate_factor: learning-rate factor after unfreezing.
@@ -110,6 +112,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     loss: str = "sparse_categorical_crossentropy"
     label_smoothing: float = 0.0
+    class_weight: str | None = None
     scale_learning_rate: bool = False
     unfreeze_epoch: int | None = None
     unfreeze_learning_rate_factor: float = 0.1
@@ -306,6 +309,8 @@ def validate(config: ExperimentConfig) -> None:
                        ("train.checkpoint_every", config.train.checkpoint_every)):
         if value < 1:
             raise ConfigError(f"Config key '{key}' must be >= 1. Received: {value}")
+    if config.train.class_weight not in (None, "balanced"):
+        raise _choice("train.class_weight", config.train.class_weight, ("balanced",))
     if not 0 <= config.data.validation_fraction < 1 or not 0 <= config.data.test_fraction < 1:
         raise ConfigError("data.validation_fraction and data.test_fraction must be in [0, 1).")
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import tensorflow as tf
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -45,6 +46,7 @@ def make_pipeline(
     cache: bool = True,
     augment: Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tuple] | None = None,
     prepare: Callable[[tf.Tensor, tf.Tensor], tuple] | None = None,
+    batch_augment: Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tuple] | None = None,
     deterministic: bool = True,
 ) -> tf.data.Dataset:
     """Per-replica batches of ``examples`` for one epoch (training) or one pass (evaluation).
@@ -63,6 +65,9 @@ def make_pipeline(
         cache: cache ``examples`` in memory.
         augment: ``(features, label, seed[2]) -> (features, label)`` with stateless random ops.
         prepare: ``(features, label) -> (features, label)`` after augmentation (e.g. casting).
+        batch_augment: ``(features, labels, seed[2]) -> (features, labels)`` on each training
+            per-replica batch (MixUp, CutMix), seeded by the batch's position in the epoch
+            before skipping and sharding, so every layout and a resumed run see the same batches.
         deterministic: keep element order in parallel maps.
 
     Returns:
@@ -93,6 +98,17 @@ def make_pipeline(
     if prepare is not None:
         dataset = dataset.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     dataset = dataset.batch(per_replica_batch, drop_remainder=training)
+    if training and batch_augment is not None:
+        # A seed stream apart from the per-example one: -1 - index never equals an example index.
+        batch_base = tf.constant(epoch_seed(seed, epoch), tf.int64)
+
+        def batch_augment_at(index, batch):
+            features, labels = batch
+            return batch_augment(features, labels, tf.stack([batch_base, -1 - index]))
+
+        dataset = dataset.enumerate().map(
+            batch_augment_at, num_parallel_calls=AUTOTUNE, deterministic=deterministic
+        )
     if skip_global_steps:
         dataset = dataset.skip(skip_global_steps * replicas)
     if take_global_steps is not None:
@@ -108,3 +124,18 @@ def count_examples(dataset: tf.data.Dataset) -> int:
     if cardinality >= 0:
         return cardinality
     return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+
+
+def split_indices(labels, fractions: dict[str, float], seed: int) -> dict[str, np.ndarray]:
+    """Stratified split of example indices, fixed by ``seed``."""
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list] = {name: [] for name in ("train", *fractions)}
+    for label in np.unique(labels):
+        index = rng.permutation(np.flatnonzero(labels == label))
+        start = 0
+        for name, fraction in fractions.items():
+            count = int(round(len(index) * fraction))
+            parts[name].append(index[start : start + count])
+            start += count
+        parts["train"].append(index[start:])
+    return {name: rng.permutation(np.concatenate(chunks)) for name, chunks in parts.items()}

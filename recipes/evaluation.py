@@ -38,7 +38,7 @@ def classification_report(
 
     Returns:
         ``accuracy``, ``top_k_accuracy`` (k = 5, or K - 1 when fewer classes), ``loss``
-        (cross-entropy), ``macro_precision``, ``macro_recall``, ``precision/NAME``,
+        (cross-entropy), ``macro_precision``, ``macro_recall``, ``macro_f1``, ``precision/NAME``,
         ``recall/NAME``, ``num_examples`` and ``confusion_matrix`` (rows = true classes).
     """
     labels = np.asarray(labels, np.int64)
@@ -58,6 +58,8 @@ def classification_report(
     recall = np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)
     report["macro_precision"] = float(precision.mean())
     report["macro_recall"] = float(recall.mean())
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    report["macro_f1"] = float(f1.mean())
     for index, name in enumerate(class_names):
         report[f"precision/{name}"] = float(precision[index])
         report[f"recall/{name}"] = float(recall[index])

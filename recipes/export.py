@@ -23,6 +23,17 @@ from kerazoo.errors import KerazooError
 from kerazoo.recipes.run_dir import atomic_write_json
 
 
+def classifier_outputs(model, names, inputs) -> dict[str, Any]:
+    """The named outputs every classifier export returns, from the model's logits."""
+    import tensorflow as tf
+
+    logits = tf.cast(model(inputs, training=False), tf.float32)
+    probabilities = tf.nn.softmax(logits, axis=-1)
+    class_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+    return {"probabilities": probabilities, "class_ids": class_ids,
+            "labels": tf.gather(names, class_ids)}
+
+
 def image_signatures(model, class_names: list[str]) -> dict[str, tuple[Any, list]]:
     """``{name: (function, input_signature)}`` for an image classifier taking float 0-255."""
     import tensorflow as tf
@@ -31,11 +42,7 @@ def image_signatures(model, class_names: list[str]) -> dict[str, tuple[Any, list
     names = tf.constant(list(class_names))
 
     def named_outputs(images):
-        logits = tf.cast(model(images, training=False), tf.float32)
-        probabilities = tf.nn.softmax(logits, axis=-1)
-        class_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
-        return {"probabilities": probabilities, "class_ids": class_ids,
-                "labels": tf.gather(names, class_ids)}
+        return classifier_outputs(model, names, images)
 
     def resize(images):
         images = tf.cast(images, tf.float32)
@@ -66,6 +73,18 @@ def image_signatures(model, class_names: list[str]) -> dict[str, tuple[Any, list
             serve_bytes, [tf.TensorSpec([None], tf.string, name="image_bytes")]
         ),
     }
+
+
+def text_signatures(model, class_names: list[str]) -> dict[str, tuple[Any, list]]:
+    """``serving_default`` of a text classifier: a batch of raw UTF-8 strings ``[batch]``."""
+    import tensorflow as tf
+
+    names = tf.constant(list(class_names))
+
+    def serve_texts(texts):
+        return classifier_outputs(model, names, texts)
+
+    return {"serving_default": (serve_texts, [tf.TensorSpec([None], tf.string, name="texts")])}
 
 
 def _sha256(path: Path) -> str:

@@ -3,8 +3,10 @@
 The trained model takes raw pixel values (float ``[H, W, C]`` in 0-255) and does the zoo model's
 preprocessing itself, so the exported SavedModel only has to resize. Augmentations (``data.augment``):
 ``flip`` (left-right), ``translate`` (up to 1/8 of the size, zero fill), ``brightness``, all
-stateless and seeded by example position (a resumed run sees the same augmented batches), and
-``rand_augment`` (Keras ``RandAugment``, per batch, not resume-exact).
+stateless and seeded by example position (a resumed run sees the same augmented batches);
+``mixup`` and ``cutmix`` (whole-batch mixing with soft labels, stateless and seeded by batch
+position, see :func:`mix_batch`); and ``rand_augment`` (Keras ``RandAugment``, per batch, not
+resume-exact).
 
 Example:
 
@@ -28,7 +30,8 @@ from kerazoo.recipes.evaluation import top_k_lines
 from kerazoo.recipes.task import PreparedData, Task
 from kerazoo.registry import register
 
-AUGMENTATIONS = ("flip", "translate", "brightness", "rand_augment")
+AUGMENTATIONS = ("flip", "translate", "brightness", "rand_augment", "mixup", "cutmix")
+MIXING = ("mixup", "cutmix")
 
 
 @dataclass
@@ -38,10 +41,105 @@ class ImageDataConfig(DataConfig):
     Args:
         image_size: ``[H, W]`` to resize to. Defaults to ``None`` (the source's own size).
         channels: 1 or 3. Defaults to ``None`` (the source's own; mixed folders must choose).
+        mixup_alpha: Beta(alpha, alpha) concentration of the MixUp weight (``augment: [mixup]``).
+            Defaults to 0.2 (as Keras ``MixUp``; the MixUp paper used 0.1-0.4 on ImageNet).
+        cutmix_alpha: Beta(alpha, alpha) concentration of the CutMix kept area. Defaults to 1.0
+            (uniform, as the CutMix paper and Keras ``CutMix``).
     """
 
     image_size: list[int] | None = None
     channels: int | None = None
+    mixup_alpha: float = 0.2
+    cutmix_alpha: float = 1.0
+
+
+def _sample_beta(alpha: float, seed):
+    import tensorflow as tf
+
+    # Beta(a, a) = X / (X + Y) with X, Y ~ Gamma(a): TF has a stateless gamma, no stateless beta.
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    x = tf.random.stateless_gamma([], seeds[0], alpha=alpha)
+    y = tf.random.stateless_gamma([], seeds[1], alpha=alpha)
+    return x / (x + y)
+
+
+def mix_batch(images, labels, seed, *, num_classes: int, mixup_alpha: float | None = 0.2,
+              cutmix_alpha: float | None = None):
+    """MixUp and/or CutMix of one batch with a permutation of itself; labels become soft.
+
+    Keras 3.15's ``keras.layers.MixUp`` and ``CutMix`` draw from a ``SeedGenerator`` whose state
+    advances with every call, so in a ``tf.data`` map the mix a batch gets depends on how many
+    batches were drawn before it (parallel calls, a resumed run, another replica layout). This
+    function takes the seed explicitly and uses only stateless ops, so batch ``k`` of epoch ``e``
+    is mixed the same way wherever and whenever it is produced. With both methods on, each batch
+    uses one of them with probability 1/2 (as timm's ``Mixup`` with ``switch_prob=0.5``).
+
+    Sources: Zhang et al., *mixup: Beyond Empirical Risk Minimization* (2018); Yun et al.,
+    *CutMix: Regularization Strategy to Train Strong Classifiers with Localizable Features* (2019).
+
+    Args:
+        images: ``[B, H, W, C]`` float images.
+        labels: ``[B]`` integer class ids or ``[B, num_classes]`` (soft) targets.
+        seed: ``[2]`` integer seed of this batch.
+        num_classes: classes of the one-hot targets.
+        mixup_alpha: MixUp's Beta concentration, or ``None`` for no MixUp.
+        cutmix_alpha: CutMix's Beta concentration, or ``None`` for no CutMix.
+
+    Returns:
+        ``(mixed_images, soft_labels)``; every row of ``soft_labels`` sums to 1.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> images, labels = tf.random.uniform([4, 8, 8, 1]), tf.constant([0, 1, 2, 3])
+    >>> mixed, soft = mix_batch(images, labels, tf.constant([1, 2]), num_classes=4,
+    ...                         cutmix_alpha=1.0)
+    >>> mixed.shape, soft.shape, bool(tf.reduce_all(tf.abs(tf.reduce_sum(soft, -1) - 1) < 1e-6))
+    (TensorShape([4, 8, 8, 1]), TensorShape([4, 4]), True)
+    """
+    import tensorflow as tf
+
+    if mixup_alpha is None and cutmix_alpha is None:
+        raise ValueError("mix_batch needs mixup_alpha or cutmix_alpha.")
+    images = tf.convert_to_tensor(images)
+    targets = tf.convert_to_tensor(labels)
+    if targets.shape.rank == 1:
+        targets = tf.one_hot(targets, num_classes, dtype=images.dtype)
+    targets = tf.cast(targets, images.dtype)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 5)
+    batch = tf.shape(images)[0]
+    order = tf.argsort(tf.random.stateless_uniform([batch], seeds[0]))
+    other_images, other_targets = tf.gather(images, order), tf.gather(targets, order)
+
+    def mixup():
+        weight = tf.cast(_sample_beta(mixup_alpha, seeds[1]), images.dtype)
+        return weight * images + (1 - weight) * other_images, weight
+
+    def cutmix():
+        height, width = tf.shape(images)[1], tf.shape(images)[2]
+        kept = _sample_beta(cutmix_alpha, seeds[2])
+        side = tf.sqrt(1.0 - kept)
+        cut_h = tf.cast(tf.round(side * tf.cast(height, tf.float32)), tf.int32)
+        cut_w = tf.cast(tf.round(side * tf.cast(width, tf.float32)), tf.int32)
+        center = tf.random.stateless_uniform([2], seeds[3])
+        cy = tf.cast(center[0] * tf.cast(height, tf.float32), tf.int32)
+        cx = tf.cast(center[1] * tf.cast(width, tf.float32), tf.int32)
+        # The box is clipped at the border, so the label weight uses the area actually pasted.
+        y0, y1 = tf.maximum(cy - cut_h // 2, 0), tf.minimum(cy + (cut_h + 1) // 2, height)
+        x0, x1 = tf.maximum(cx - cut_w // 2, 0), tf.minimum(cx + (cut_w + 1) // 2, width)
+        rows, cols = tf.range(height), tf.range(width)
+        inside = (((rows >= y0) & (rows < y1))[:, None] & ((cols >= x0) & (cols < x1))[None, :])
+        mixed = tf.where(inside[None, :, :, None], other_images, images)
+        area = tf.cast(tf.maximum(y1 - y0, 0) * tf.maximum(x1 - x0, 0), images.dtype)
+        return mixed, 1 - area / tf.cast(height * width, images.dtype)
+
+    if mixup_alpha is None:
+        mixed, weight = cutmix()
+    elif cutmix_alpha is None:
+        mixed, weight = mixup()
+    else:
+        mixed, weight = tf.cond(tf.random.stateless_uniform([], seeds[4]) < 0.5, mixup, cutmix)
+    return mixed, weight * targets + (1 - weight) * other_targets
 
 
 @register("recipes", name="image_classification", task="image_classification")
@@ -131,6 +229,21 @@ class ImageClassification(Task):
 
         return augment
 
+    def _mixing(self):
+        data = self.config.data
+        names = set(data.augment) & set(MIXING)
+        if not names:
+            return None
+        classes = len(self.data.class_names)
+        mixup_alpha = data.mixup_alpha if "mixup" in names else None
+        cutmix_alpha = data.cutmix_alpha if "cutmix" in names else None
+
+        def mix(images, labels, seed):
+            return mix_batch(images, labels, seed, num_classes=classes,
+                             mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha)
+
+        return mix
+
     def build_inputs(
         self, split: str, input_context=None, *, per_replica_batch: int, training: bool,
         epoch: int = 0, skip_global_steps: int = 0, take_global_steps: int | None = None,
@@ -149,7 +262,8 @@ class ImageClassification(Task):
             skip_global_steps=skip_global_steps, take_global_steps=take_global_steps,
             shuffle_buffer=self.config.data.shuffle_buffer,
             cache=self.config.data.cache, augment=self._augment() if training else None,
-            prepare=prepare, deterministic=deterministic,
+            prepare=prepare, batch_augment=self._mixing() if training else None,
+            deterministic=deterministic,
         )
         if training and "rand_augment" in self.config.data.augment:
             import keras
@@ -211,23 +325,43 @@ class ImageClassification(Task):
                                 freeze_backbone=cfg.freeze_backbone)
 
     def build_loss(self):
+        """Per-example loss taking class ids or, with MixUp/CutMix, soft ``[B, classes]`` targets."""
         import keras
 
         name = self.config.train.loss
         smoothing = self.config.train.label_smoothing
         classes = len(self.data.class_names)
-        if name in ("sparse_categorical_crossentropy", "categorical_crossentropy") and smoothing:
-            loss = keras.losses.CategoricalCrossentropy(
+        if name in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+            dense = keras.losses.CategoricalCrossentropy(
                 from_logits=True, label_smoothing=smoothing, reduction=None
             )
-            return lambda labels, logits: loss(keras.ops.one_hot(labels, classes), logits)
-        if name == "sparse_categorical_crossentropy":
-            return keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
-        from kerazoo.recipes.trainer import resolve_named
+        else:
+            from kerazoo.recipes.trainer import resolve_named
 
-        loss_class = resolve_named("losses", name)
-        loss = loss_class(reduction=None) if isinstance(loss_class, type) else loss_class
-        return lambda labels, logits: loss(keras.ops.one_hot(labels, classes), logits)
+            loss_class = resolve_named("losses", name)
+            dense = loss_class(reduction=None) if isinstance(loss_class, type) else loss_class
+        sparse = None
+        if name == "sparse_categorical_crossentropy" and not smoothing:
+            sparse = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+
+        def loss(labels, logits):
+            # Ranks are static: soft targets come from mixed training batches, class ids from
+            # un-mixed training and from every validation batch.
+            if len(labels.shape) == len(logits.shape):
+                return dense(keras.ops.cast(labels, logits.dtype), logits)
+            if sparse is not None:
+                return sparse(labels, logits)
+            return dense(keras.ops.one_hot(labels, classes, dtype=logits.dtype), logits)
+
+        return loss
+
+    def train_metric(self, labels, outputs):
+        """Accuracy hits; for soft (mixed) targets, against the class of largest weight."""
+        import tensorflow as tf
+
+        if labels.shape.rank == outputs.shape.rank:
+            labels = tf.argmax(labels, -1)
+        return super().train_metric(labels, outputs)
 
     # ----- evaluation and serving -----
     def predict_numpy(self, model, features: np.ndarray) -> np.ndarray:

@@ -5,14 +5,13 @@ checking everything a user can get wrong, with one-line errors naming the file o
 
 from __future__ import annotations
 
-import difflib
-import os
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from kerazoo.errors import DataError
+from kerazoo.recipes.data import split_indices
 from kerazoo.recipes.task import PreparedData
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -35,21 +34,6 @@ def load_digits() -> PreparedData:
         digits.load(), digits.CLASS_NAMES,
         {"source": "digits", "license": "CC BY 4.0", "card": "kerazoo/recipes/embedded/data/digits.md"},
     )
-
-
-def _split_indices(labels, fractions: dict[str, float], seed: int) -> dict[str, np.ndarray]:
-    """Stratified split of example indices, fixed by ``seed``."""
-    rng = np.random.default_rng(seed)
-    parts: dict[str, list] = {name: [] for name in ("train", *fractions)}
-    for label in np.unique(labels):
-        index = rng.permutation(np.flatnonzero(labels == label))
-        start = 0
-        for name, fraction in fractions.items():
-            count = int(round(len(index) * fraction))
-            parts[name].append(index[start : start + count])
-            start += count
-        parts["train"].append(index[start:])
-    return {name: rng.permutation(np.concatenate(chunks)) for name, chunks in parts.items()}
 
 
 def load_folder(
@@ -107,7 +91,7 @@ def load_folder(
     height, width = (int(v) for v in image_size)
     labels_array = np.asarray(labels, np.int64)
     fractions = {"validation": validation_fraction, "test": test_fraction}
-    indices = _split_indices(labels_array, fractions, seed)
+    indices = split_indices(labels_array, fractions, seed)
     files_array = np.asarray(files)
 
     def decode(file, label):
@@ -134,39 +118,17 @@ def load_tfds(
     name: str, *, data_dir, download: bool, image_size, channels, validation_fraction: float
 ) -> PreparedData:
     """A TFDS image-classification dataset; offline without ``download`` it fails at once."""
-    import tensorflow_datasets as tfds
+    from kerazoo.recipes import tfds_sources
 
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as error:  # noqa: BLE001  (tfds raises several types for unknown names)
-        if "not found" not in str(error).lower() and "DatasetNotFound" not in type(error).__name__:
-            raise DataError(f"tfds:{name}: {str(error).splitlines()[0]}") from None
-        known = tfds.list_builders(with_community_datasets=False)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-        hint = f" Did you mean: {', '.join('tfds:' + c for c in close)}?" if close else ""
-        raise DataError(f"Unknown TFDS dataset 'tfds:{name}'.{hint}") from None
-    features = builder.info.features
-    if "image" not in features or "label" not in features:
-        raise DataError(
-            f"tfds:{name} is not an image-classification dataset "
-            f"(features: {', '.join(features.keys())}; need 'image' and 'label')."
-        )
+    builder = tfds_sources.builder(name, data_dir)
+    features = tfds_sources.require_features(builder, name, ("image", "label"),
+                                             "image-classification")
     class_names = list(features["label"].names)
     shape = tuple(features["image"].shape)
     ch = channels or shape[-1]
     if image_size is None and None in shape[:2]:
         raise DataError(f"tfds:{name} has images of varying size; set --set data.image_size=[H,W].")
     height, width = (int(v) for v in (image_size or shape[:2]))
-    known_splits = set(builder.info.splits.keys()) or {"train", "test"}
-    if "validation" in known_splits:
-        split_names = {"train": "train", "validation": "validation"}
-    else:
-        cut = int(round(100 * (1 - validation_fraction)))
-        split_names = {"train": f"train[:{cut}%]", "validation": f"train[{cut}%:]"}
-    split_names["test"] = "test" if "test" in known_splits else split_names["validation"]
-    if download:
-        builder.download_and_prepare()
-    datasets, sizes = {}, {}
 
     def fix(image, label):
         if image.shape[-1] != ch:
@@ -175,20 +137,9 @@ def load_tfds(
             image = tf.cast(tf.round(tf.image.resize(image, (height, width))), tf.uint8)
         return tf.ensure_shape(image, (height, width, ch)), tf.cast(label, tf.int64)
 
-    for split, spec in split_names.items():
-        try:
-            dataset = builder.as_dataset(split=spec, as_supervised=True, shuffle_files=False)
-        except AssertionError:
-            where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
-            raise DataError(
-                f"tfds:{name} is not prepared in {where}; pass --download (needs the internet) "
-                "or --data-dir with a prepared copy."
-            ) from None
-        datasets[split] = dataset.map(fix, num_parallel_calls=tf.data.AUTOTUNE)
-        info_split = builder.info.splits.get(spec) if builder.info.splits else None
-        sizes[split] = info_split.num_examples if info_split else None
-    from kerazoo.recipes.data import count_examples
-
-    sizes = {k: v if v is not None else count_examples(datasets[k]) for k, v in sizes.items()}
+    datasets, sizes = tfds_sources.split_datasets(
+        builder, name, data_dir=data_dir, download=download,
+        validation_fraction=validation_fraction, convert=fix,
+    )
     return PreparedData(datasets, sizes, class_names, ((height, width, ch), "uint8"),
                         {"source": f"tfds:{name}"})

@@ -16,7 +16,7 @@ forecasters ``[lookback, features]`` and return ``[horizon, targets]``. Classifi
 logits (train with ``from_logits=True``).
 """
 
-from kerazoo.zoo import audio, cnn, forecasting, lstm, mlp, resnet  # noqa: F401  (registers)
+from kerazoo.zoo import audio, cnn, forecasting, lstm, mlp, resnet, text  # noqa: F401  (registers)
 from kerazoo.zoo.api import (
     TASKS,
     build,
