@@ -150,8 +150,8 @@ def export_saved_model(task, model, class_names: list[str], run_dir: Path) -> Pa
     return final
 
 
-def export_preset(task, model, run_dir: Path, class_names: list[str], *, name: str | None = None
-                  ) -> Path:
+def export_preset(task, model, run_dir: Path, class_names: list[str], *, name: str | None = None,
+                  target: Path | None = None, extra: dict[str, Any] | None = None) -> Path:
     """Save a finished run as a zoo preset under ``run_dir/export/preset-NAME``.
 
     The preset holds the whole recipe model (preprocessing and feature layers included), so
@@ -184,5 +184,6 @@ def export_preset(task, model, run_dir: Path, class_names: list[str], *, name: s
         ),
         "license": "Apache-2.0 (weights); see the dataset's own license",
     }
-    return zoo.save_to_preset(model, run_dir / "export" / f"preset-{name}", metadata=metadata,
-                              overwrite=True)
+    metadata.update(extra or {})
+    return zoo.save_to_preset(model, target or run_dir / "export" / f"preset-{name}",
+                              metadata=metadata, overwrite=True)

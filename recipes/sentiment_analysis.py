@@ -1,3 +1,4 @@
+# LEAD NOTE for helpers: written by the lead; extend with targeted edits, do not rewrite.
 """The sentiment-analysis recipe: a zoo text classifier on raw strings.
 
 Sources (``data.source``): ``sentiment_reviews`` (embedded, the default), ``csv:PATH``
@@ -100,9 +101,9 @@ class SentimentAnalysis(Task):
     def default_config(cls) -> ExperimentConfig:
         config = ExperimentConfig(task=cls.name, data=TextDataConfig())
         config.model.name = "bilstm_text_classifier"
-        config.train.epochs = 8
+        config.train.epochs = 10
         config.train.batch_size = 32
-        config.train.learning_rate = 2e-3
+        config.train.learning_rate = 3e-3
         config.train.warmup_steps = 20
         return config
 

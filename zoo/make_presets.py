@@ -1,4 +1,4 @@
-"""Rebuild the presets shipped inside kerazoo: ``python -m kerazoo.zoo.make_presets``.
+"""Rebuild the presets shipped inside kerazoo: ``python -m kerazoo.zoo.make_presets [NAME...]``.
 
 ``simple_cnn_digits``: a small ``simple_cnn`` trained on scikit-learn's 8x8 handwritten digits
 (1,797 images from UCI, CC BY 4.0, bundled with scikit-learn so training needs no download).
@@ -58,9 +58,69 @@ def make_simple_cnn_digits(target: Path, epochs: int = 30) -> Path:
     return zoo.save_to_preset(model, target, metadata=metadata, overwrite=True)
 
 
-def main() -> int:
-    folder = make_simple_cnn_digits(SHIPPED_DIR / "simple_cnn_digits")
-    print(f"wrote {folder}")
+def recipe_preset_metadata(task_name: str, name: str, *, overrides=(), notes: str = "",
+                           license: str = "Apache-2.0", preprocessing=None) -> dict:
+    """Metadata of a preset made from a recipe run: reproducing command, notes, license."""
+    command = f"kerazoo train {task_name}" + "".join(f" --set {item}" for item in overrides)
+    return {
+        "training_command": f"{COMMAND} {name}   # = {command}, then export --format preset",
+        "notes": notes, "license": license, "preprocessing": preprocessing,
+    }
+
+
+def make_recipe_preset(task_name: str, name: str, target: Path, **metadata) -> Path:
+    """Train ``task_name`` with its defaults (plus ``overrides``) and save the run as a preset."""
+    import json
+    import tempfile
+
+    from kerazoo.recipes import api
+    from kerazoo.recipes.export import export_preset
+
+    with tempfile.TemporaryDirectory() as scratch:
+        run_dir = Path(scratch) / "run"
+        api.train(task_name, run_dir, overrides=list(metadata.get("overrides", ())),
+                  export=False, verbose=True)
+        task, model = api.load_run(run_dir)
+        labels = json.loads((run_dir / "labels.json").read_text())
+        return export_preset(task, model, run_dir, labels, name=name, target=target,
+                             extra=recipe_preset_metadata(task_name, name, **metadata))
+
+
+SENTIMENT_PRESET = {
+    "license": "Apache-2.0 (weights); data CC0-1.0 (written for kerazoo)",
+    "preprocessing": {"input": "raw_text", "note": "a batch of strings; the vectorizer (and "
+                      "its vocabulary) is the model's first layer"},
+    "notes": (
+        "Trained by the sentiment_analysis recipe with its defaults on the embedded "
+        "`sentiment_reviews` corpus (train 2,100 / validation 448 / test 452). The model "
+        "takes raw strings: its `vectorizer` layer holds the vocabulary adapted on the "
+        "training split.\n\nBaseline on the same test split: bag-of-words logistic "
+        "regression (scikit-learn `CountVectorizer(token_pattern=r\"(?u)\\b\\w+\\b\")` + "
+        "`LogisticRegression(C=1.0, max_iter=2000)`): accuracy 0.6062, macro-F1 0.6057. "
+        "Negation and contrast defeat word counts; the BiLSTM reads word order."
+    ),
+}
+
+
+def make_sentiment_bilstm_embedded(target: Path) -> Path:
+    return make_recipe_preset("sentiment_analysis", "sentiment_bilstm_embedded", target,
+                              **SENTIMENT_PRESET)
+
+
+PRESETS = {
+    "simple_cnn_digits": make_simple_cnn_digits,
+    "sentiment_bilstm_embedded": make_sentiment_bilstm_embedded,
+}
+
+
+def main(argv=None) -> int:
+    names = (argv if argv is not None else sys.argv[1:]) or list(PRESETS)
+    for name in names:
+        if name not in PRESETS:
+            print(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}", file=sys.stderr)
+            return 1
+        folder = PRESETS[name](SHIPPED_DIR / name)
+        print(f"wrote {folder}")
     return 0
 
 

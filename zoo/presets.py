@@ -247,6 +247,7 @@ def model_card(model: keras.Model, info: dict[str, Any]) -> str:
             if metrics else ["n/a"]
         ),
         "",
+        *(["## Notes", "", str(info["notes"]), ""] if info.get("notes") else []),
         "## License",
         "",
         str(info.get("license", "Apache-2.0")),

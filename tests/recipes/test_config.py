@@ -56,3 +56,11 @@ def test_yaml_file_round_trip_and_typo_names_the_file(tmp_path):
 def test_override_without_equals_is_rejected():
     with pytest.raises(ConfigError, match="key=value"):
         apply_overrides(resolve_config("image_classification"), ["train.epochs"])
+
+
+def test_float_in_exponent_notation_is_a_float_not_a_string():
+    # PyYAML follows YAML 1.1, where "3e-3" is a string; users type it anyway.
+    from kerazoo.recipes.api import resolve_config
+
+    config = resolve_config("image_classification", None, ["train.learning_rate=3e-3"])
+    assert config.train.learning_rate == 0.003

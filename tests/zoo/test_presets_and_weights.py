@@ -209,7 +209,7 @@ def test_shipped_preset_reproduces_the_accuracy_on_its_card():
     from kerazoo.zoo.presets import SHIPPED_DIR
 
     assert "simple_cnn_digits" in [preset["name"] for preset in zoo.list_presets()]
-    assert zoo.list_models(pretrained=True) == ["simple_cnn"]
+    assert "simple_cnn" in zoo.list_models(pretrained=True)
     assert zoo.model_config("simple_cnn")["presets"] == ["simple_cnn_digits"]
     model = zoo.from_preset("simple_cnn_digits")
     _, x_test, _, y_test = digits_splits()
