@@ -324,3 +324,29 @@ def test_shipped_preset_reaches_its_stated_accuracy():
     accuracy = float((logits.argmax(-1) == ids).mean())
     assert accuracy == pytest.approx(info["metrics"]["accuracy"], abs=2e-3)
     assert accuracy > 0.95 > 0.61  # the bag-of-words baseline stated in the card: 0.606
+
+
+def test_kerazoo_serve_rest_takes_raw_strings(trained_run):
+    import keras
+    import requests
+    import tensorflow as tf
+
+    from kerazoo.serving.server import ModelServer, ServerConfig
+
+    server = ModelServer(ServerConfig(export_dir=trained_run / "export", rest_port=0,
+                                      grpc_port=-1, poll_interval_s=0, shutdown_timeout_s=2))
+    server.start()
+    try:
+        response = requests.post(
+            f"http://127.0.0.1:{server.rest_port}/v1/models/default:predict",
+            json={"instances": TEXTS}, timeout=30,
+        )
+    finally:
+        server.stop()
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    model = keras.saving.load_model(trained_run / "model.keras", compile=False)
+    expected = keras.ops.convert_to_numpy(keras.ops.softmax(model(tf.constant(TEXTS))))
+    np.testing.assert_allclose([row["probabilities"] for row in predictions], expected,
+                               atol=1e-5)
+    assert {row["labels"] for row in predictions} <= {"negative", "positive"}
