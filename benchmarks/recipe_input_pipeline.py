@@ -1,18 +1,28 @@
 """Is the image-classification recipe input-bound? And what do 2 mirrored CPU replicas cost?
 
-1. Training step time through the recipe's ``tf.data`` pipeline vs the same batches held in
-   memory (a list of tensors), same model and step function, alternating rounds; goal <= 1.05x.
-2. ``MirroredStrategy`` on 2 logical CPU devices vs ``OneDeviceStrategy``, same global batch.
+Every row times the trainer's own kind of step: a ``tf.function`` that pulls the next batch from a
+distributed iterator inside the graph, runs ``strategy.run`` and reduces the loss (as
+``kerazoo.recipes.trainer``). Peers differ in one thing only, and alternate round by round:
 
-Writes ``recipe_input_pipeline.csv`` and ``.md`` next to ``--out``.
+1. input: batches from the recipe's ``tf.data`` pipeline (cache, shuffle, per-example stateless
+   augmentation, batching, prefetch) vs the very same batches taken from that pipeline beforehand
+   and held in memory (a ``tf.data`` dataset of in-memory tensors, no work per element); goal
+   <= 1.05x.
+2. ``MirroredStrategy`` on 2 logical CPU devices x 32 vs ``OneDeviceStrategy`` x 64, same
+   global batch, both from the recipe pipeline.
+3. host syncs: the step loop reading ``float(loss)`` every step (as the trainer's progress bar
+   and epoch means once did) vs reading nothing until the end.
 
-Usage: python benchmarks/recipe_input_pipeline.py [--steps 30] [--rounds 3] [--out DIR]
+Writes ``recipe_input_pipeline.csv`` and ``.md`` under ``--out`` (with the load average seen).
+
+Usage: python benchmarks/recipe_input_pipeline.py [--steps 60] [--rounds 5] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
 import time
 from pathlib import Path
@@ -24,12 +34,14 @@ tf.config.set_logical_device_configuration(
 )
 
 
-def make(strategy, per_replica):
+def make(strategy, per_replica: int, augment: str):
+    """The recipe's task, a trainer-style step ``step(iterator) -> loss`` and its dataset_fn."""
     import keras
 
     from kerazoo.recipes.api import get_task, resolve_config
 
-    config = resolve_config("image_classification", None, [f"train.batch_size={per_replica}"])
+    config = resolve_config("image_classification", None, [
+        f"train.batch_size={per_replica}", f"data.augment=[{augment}]"])
     task = get_task("image_classification")(config)
     task.prepare_data()
     with strategy.scope():
@@ -48,8 +60,9 @@ def make(strategy, per_replica):
         return loss
 
     @tf.function
-    def step(x, y):
-        return strategy.reduce("SUM", strategy.run(replica_step, args=(x, y)), None)
+    def step(iterator):
+        loss = strategy.run(replica_step, args=next(iterator))
+        return strategy.reduce("SUM", loss, None)
 
     def pipeline(context):
         return task.build_inputs(
@@ -59,52 +72,88 @@ def make(strategy, per_replica):
     return task, step, pipeline
 
 
-def time_steps(step, batches, steps):
-    iterator = iter(batches)
-    step(*next(iterator))  # trace / warm up
+def in_memory(strategy, pipeline, batches: int):
+    """The first ``batches`` per-replica batches of ``pipeline``, replayed from memory."""
+    taken = list(pipeline(None).take(batches))
+    images = tf.stack([x for x, _ in taken])
+    labels = tf.stack([y for _, y in taken])
+
+    def replay(context):
+        dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+        if context is not None and context.num_input_pipelines > 1:
+            dataset = dataset.shard(context.num_input_pipelines, context.input_pipeline_id)
+        return dataset.repeat().prefetch(tf.data.AUTOTUNE)
+
+    return strategy.distribute_datasets_from_function(replay)
+
+
+def time_steps(step, iterator, steps: int, sync_every_step: bool = False) -> float:
+    float(step(iterator))  # trace / warm up
     started = time.perf_counter()
+    loss = None
     for _ in range(steps):
-        float(step(*next(iterator)))
+        loss = step(iterator)
+        if sync_every_step:
+            float(loss)
+    float(loss)
     return (time.perf_counter() - started) / steps
+
+
+def alternate(rounds: int, first, second) -> tuple[float, float]:
+    a, b = [], []
+    for index in range(rounds):
+        # Alternate which peer runs first, so drift in machine load hits both alike.
+        if index % 2:
+            b.append(second())
+            a.append(first())
+        else:
+            a.append(first())
+            b.append(second())
+    return statistics.median(a), statistics.median(b)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--augment", default="translate", help="data.augment, comma separated")
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     rows = []
 
     one = tf.distribute.OneDeviceStrategy("/cpu:0")
-    task, step, pipeline = make(one, 64)
-    data = one.distribute_datasets_from_function(pipeline)
-    in_memory = [batch for batch, _ in zip(data, range(args.steps + 1))]
-    pipe, memory = [], []
-    for _ in range(args.rounds):
-        pipe.append(time_steps(step, data, args.steps))
-        memory.append(time_steps(step, in_memory * 1, args.steps))
-    rows.append(("tf.data pipeline vs in-memory batches (global batch 64)",
-                 statistics.median(pipe), statistics.median(memory)))
+    _, step, pipeline = make(one, 64, args.augment)
+    piped = iter(one.distribute_datasets_from_function(pipeline))
+    memory = iter(in_memory(one, pipeline, 16))
+    rows.append((f"tf.data pipeline (augment: {args.augment}) vs same batches in memory, "
+                 "one device x 64", *alternate(
+                     args.rounds, lambda: time_steps(step, piped, args.steps),
+                     lambda: time_steps(step, memory, args.steps))))
 
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    _, m_step, m_pipeline = make(mirrored, 32)
-    m_data = mirrored.distribute_datasets_from_function(m_pipeline)
-    m_times, o_times = [], []
-    for _ in range(args.rounds):
-        m_times.append(time_steps(m_step, m_data, args.steps))
-        o_times.append(time_steps(step, data, args.steps))
-    rows.append(("MirroredStrategy 2 CPU replicas x 32 vs one device x 64",
-                 statistics.median(m_times), statistics.median(o_times)))
+    _, m_step, m_pipeline = make(mirrored, 32, args.augment)
+    m_piped = iter(mirrored.distribute_datasets_from_function(m_pipeline))
+    rows.append(("MirroredStrategy 2 CPU replicas x 32 vs one device x 64 (pipeline)", *alternate(
+        args.rounds, lambda: time_steps(m_step, m_piped, args.steps),
+        lambda: time_steps(step, piped, args.steps))))
 
+    rows.append(("float(loss) every step vs no host sync (pipeline, one device)", *alternate(
+        args.rounds, lambda: time_steps(step, piped, args.steps, sync_every_step=True),
+        lambda: time_steps(step, piped, args.steps))))
+
+    load = f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (1-min)"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "recipe_input_pipeline.csv", "w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["comparison", "seconds_per_step", "peer_seconds_per_step", "ratio"])
+        writer.writerow(["comparison", "seconds_per_step", "peer_seconds_per_step", "ratio",
+                         "load_average"])
         for name, a, b in rows:
-            writer.writerow([name, f"{a:.5f}", f"{b:.5f}", f"{a / b:.3f}"])
-    lines = ["| comparison | s/step | peer s/step | ratio |", "|---|---|---|---|"]
+            writer.writerow([name, f"{a:.5f}", f"{b:.5f}", f"{a / b:.3f}", load])
+    lines = [f"Load average {load}; {os.cpu_count()} CPU cores; medians of {args.rounds} "
+             f"alternating rounds x {args.steps} steps.", "",
+             "| comparison | s/step | peer s/step | ratio |", "|---|---|---|---|"]
     lines += [f"| {name} | {a:.5f} | {b:.5f} | {a / b:.3f} |" for name, a, b in rows]
     (out / "recipe_input_pipeline.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

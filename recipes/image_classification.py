@@ -2,8 +2,9 @@
 
 The trained model takes raw pixel values (float ``[H, W, C]`` in 0-255) and does the zoo model's
 preprocessing itself, so the exported SavedModel only has to resize. Augmentations (``data.augment``):
-``flip`` (left-right), ``translate`` (up to 1/8 of the size, zero fill), ``brightness``, all
-stateless and seeded by example position (a resumed run sees the same augmented batches);
+``flip`` (left-right), ``translate`` (up to 1/8 of the size, zero fill), ``brightness``, drawn
+per image but applied to whole batches, stateless and seeded by batch position (a resumed run and
+every replica layout see the same augmented batches);
 ``mixup`` and ``cutmix`` (whole-batch mixing with soft labels, stateless and seeded by batch
 position, see :func:`mix_batch`); and ``rand_augment`` (Keras ``RandAugment``, per batch, not
 resume-exact).
@@ -204,45 +205,65 @@ class ImageClassification(Task):
         return prepared
 
     def _augment(self):
+        """Per-image flip / translate / brightness on a whole batch, with vectorized ops.
+
+        Per-example ``tf.data`` maps cost ~10-20 us per element in the runtime alone, a visible
+        share of a small CNN's step on CPU (``benchmarks/recipe_input_pipeline.py``); on whole
+        batches it is a handful of ops. Each image still draws its own flip, shift and brightness,
+        from the batch's stateless seed (its position in the epoch before sharding).
+        """
         import tensorflow as tf
 
-        names = set(self.config.data.augment) - {"rand_augment"}
+        names = set(self.config.data.augment) - {"rand_augment", *MIXING}
         if not names:
             return None
 
-        def augment(image, label, seed):
+        def augment(images, seed):
             seeds = tf.random.experimental.stateless_split(seed, 3)
+            batch, height, width = (tf.shape(images)[i] for i in range(3))
             if "flip" in names:
-                image = tf.image.stateless_random_flip_left_right(image, seeds[0])
+                flip = tf.random.stateless_uniform([batch, 1, 1, 1], seeds[0]) < 0.5
+                images = tf.where(flip, tf.reverse(images, [2]), images)
             if "translate" in names:
-                height, width, channels = image.shape
-                pad_h, pad_w = max(1, height // 8), max(1, width // 8)
-                padded = tf.pad(image, [[pad_h, pad_h], [pad_w, pad_w], [0, 0]])
-                image = tf.image.stateless_random_crop(
-                    padded, (height, width, channels), seeds[1]
-                )
+                pad_h, pad_w = max(1, images.shape[1] // 8), max(1, images.shape[2] // 8)
+                padded = tf.pad(images, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]])
+                seed_y, seed_x = tf.unstack(tf.random.experimental.stateless_split(seeds[1], 2))
+                top = tf.random.stateless_uniform([batch, 1], seed_y, 0, 2 * pad_h + 1, tf.int32)
+                left = tf.random.stateless_uniform([batch, 1], seed_x, 0, 2 * pad_w + 1, tf.int32)
+                # Per-image crop windows of the padded batch, as gathers along rows then columns.
+                rows = top + tf.range(height)[None]
+                cols = left + tf.range(width)[None]
+                images = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2,
+                                   batch_dims=1)
             if "brightness" in names:
-                image = tf.cast(image, tf.float32)
-                image = tf.image.stateless_random_brightness(image, 25.0, seeds[2])
-                image = tf.cast(tf.clip_by_value(image, 0, 255), tf.uint8)
-            return image, label
+                delta = tf.random.stateless_uniform([batch, 1, 1, 1], seeds[2], -25.0, 25.0)
+                images = tf.clip_by_value(images + delta, 0.0, 255.0)
+            return images
 
         return augment
 
-    def _mixing(self):
+    def _batch_transform(self):
+        """``(images, labels, seed) -> (images, labels)`` for training batches: cast, augment, mix."""
+        import tensorflow as tf
+
         data = self.config.data
+        augment = self._augment()
         names = set(data.augment) & set(MIXING)
-        if not names:
-            return None
         classes = len(self.data.class_names)
         mixup_alpha = data.mixup_alpha if "mixup" in names else None
         cutmix_alpha = data.cutmix_alpha if "cutmix" in names else None
 
-        def mix(images, labels, seed):
-            return mix_batch(images, labels, seed, num_classes=classes,
-                             mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha)
+        def transform(images, labels, seed):
+            images = tf.cast(images, tf.float32)
+            seeds = tf.random.experimental.stateless_split(seed, 2)
+            if augment is not None:
+                images = augment(images, seeds[0])
+            if names:
+                images, labels = mix_batch(images, labels, seeds[1], num_classes=classes,
+                                           mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha)
+            return images, labels
 
-        return mix
+        return transform
 
     def build_inputs(
         self, split: str, input_context=None, *, per_replica_batch: int, training: bool,
@@ -261,8 +282,10 @@ class ImageClassification(Task):
             seed=self.config.data.seed, epoch=epoch, input_context=input_context,
             skip_global_steps=skip_global_steps, take_global_steps=take_global_steps,
             shuffle_buffer=self.config.data.shuffle_buffer,
-            cache=self.config.data.cache, augment=self._augment() if training else None,
-            prepare=prepare, batch_augment=self._mixing() if training else None,
+            cache=self.config.data.cache,
+            # Training casts whole batches (with augmentation); evaluation casts per example.
+            prepare=None if training else prepare,
+            batch_augment=self._batch_transform() if training else None,
             deterministic=deterministic,
         )
         if training and "rand_augment" in self.config.data.augment:

@@ -136,6 +136,11 @@ def _scalar_summary(tag: str, value: float) -> None:
 
 
 def _current_lr(optimizer, step: int) -> float:
+    """The rate the last of ``step`` steps used (``optimizer.learning_rate`` is the next one's:
+    at a two-phase boundary it would report the unfrozen rate for the frozen epoch)."""
+    schedule = getattr(getattr(optimizer, "inner_optimizer", optimizer), "_learning_rate", None)
+    if callable(schedule):
+        return float(schedule(max(step - 1, 0)))
     rate = optimizer.learning_rate
     return float(rate.numpy() if hasattr(rate, "numpy") else rate)
 
@@ -331,18 +336,22 @@ class Trainer:
             bar = None
             if self.verbose and self.chief and sys.stderr.isatty():
                 bar = keras.utils.Progbar(steps_per_epoch, stateful_metrics=["loss"])
-            epoch_loss = epoch_correct = 0.0
+            losses, hits = [], []
             epoch_started = time.monotonic()
             for index in range(done, steps_per_epoch):
                 loss, correct = train_step(iterator)
-                epoch_loss += float(loss)
-                epoch_correct += float(correct)
-                current = int(step.numpy())
+                # Summed once per epoch: reading values back every step costs a host sync per
+                # step (benchmarks/recipe_input_pipeline.py), and `step` is known on the host.
+                losses.append(loss)
+                hits.append(correct)
+                current = epoch * steps_per_epoch + index + 1
                 if current % config.train.checkpoint_every == 0:
                     manager.save(checkpoint_number=current)
                 if bar is not None:
                     bar.update(index + 1, [("loss", float(loss))])
             seen = steps_per_epoch - done
+            epoch_loss = float(tf.add_n(losses)) if losses else 0.0
+            epoch_correct = float(tf.add_n(hits)) if hits else 0.0
             val_loss, val_accuracy = self._validate(eval_batch, data)
             row = {
                 "epoch": epoch + 1, "step": int(step.numpy()),
