@@ -4,8 +4,12 @@ Importing the package registers every recipe in ``registry("recipes")``; TensorF
 only when a recipe runs.
 """
 
-from kerazoo.recipes import image_classification, sentiment_analysis  # noqa: F401  (registers)
-from kerazoo.recipes import time_series_forecasting  # noqa: F401  (registers)
+from kerazoo.recipes import (  # noqa: F401  (importing registers each recipe)
+    image_classification,
+    sentiment_analysis,
+    speech_commands,
+    time_series_forecasting,
+)
 from kerazoo.recipes.api import get_task, train
 
 __all__ = ["get_task", "train"]

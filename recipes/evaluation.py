@@ -69,6 +69,39 @@ def classification_report(
     return report
 
 
+def equal_error_rate(scores: np.ndarray, positives: np.ndarray) -> tuple[float, float]:
+    """``(EER, threshold)``: where the false-accept rate (negatives scored >= threshold) meets the
+    false-reject rate (positives scored below it), interpolated between the two closest points."""
+    scores, positives = np.asarray(scores, np.float64), np.asarray(positives, bool)
+    if positives.all() or not positives.any():
+        return float("nan"), float("nan")
+    thresholds = np.unique(np.concatenate([scores, [np.inf]]))
+    far = np.array([(scores[~positives] >= t).mean() for t in thresholds])
+    frr = np.array([(scores[positives] < t).mean() for t in thresholds])
+    index = int(np.argmin(np.abs(far - frr)))
+    return float((far[index] + frr[index]) / 2), float(thresholds[index])
+
+
+def detection_report(labels: np.ndarray, probabilities: np.ndarray, class_names: list[str],
+                     keywords: list[str], threshold: float = 0.5) -> dict[str, float]:
+    """Per keyword (one-vs-rest on its probability): ``eer/KW`` and, at ``threshold``, the
+    false-accept rate ``far/KW`` and false-reject rate ``frr/KW``; plus their means."""
+    report: dict[str, float] = {}
+    for name in keywords:
+        index = class_names.index(name)
+        scores, positives = probabilities[:, index], labels == index
+        eer, _ = equal_error_rate(scores, positives)
+        report[f"eer/{name}"] = eer
+        report[f"far/{name}"] = float((scores[~positives] >= threshold).mean())
+        report[f"frr/{name}"] = float((scores[positives] < threshold).mean()) \
+            if positives.any() else float("nan")
+    for key in ("eer", "far", "frr"):
+        values = [report[f"{key}/{name}"] for name in keywords]
+        report[f"mean_{key}"] = float(np.nanmean(values)) if values else float("nan")
+    report["detection_threshold"] = threshold
+    return report
+
+
 def top_k_lines(names, probabilities: np.ndarray, class_names: list[str], top: int) -> list[str]:
     """``"NAME: label p, label p, ..."`` per input, best ``top`` classes first (for predict)."""
     lines = []

@@ -87,6 +87,42 @@ def text_signatures(model, class_names: list[str]) -> dict[str, tuple[Any, list]
     return {"serving_default": (serve_texts, [tf.TensorSpec([None], tf.string, name="texts")])}
 
 
+def waveform_signatures(model, class_names: list[str], clip_samples: int
+                        ) -> dict[str, tuple[Any, list]]:
+    """``serving_default``: float32 waveforms ``[batch, samples]`` of any length, zero-padded at
+    the end or centre-cropped to ``clip_samples``; ``serving_wav``: 16-bit PCM WAV bytes (mono or
+    averaged to mono; the sample rate must be the model's)."""
+    import tensorflow as tf
+
+    names = tf.constant(list(class_names))
+
+    def fit(waveforms):
+        length = tf.shape(waveforms)[1]
+        start = tf.maximum((length - clip_samples) // 2, 0)
+        waveforms = waveforms[:, start : start + clip_samples]
+        waveforms = tf.pad(waveforms, [[0, 0], [0, clip_samples - tf.shape(waveforms)[1]]])
+        return tf.ensure_shape(waveforms, (None, clip_samples))
+
+    def serve_waveforms(waveforms):
+        return classifier_outputs(model, names, fit(tf.cast(waveforms, tf.float32)))
+
+    def decode_one(data):
+        audio, _ = tf.audio.decode_wav(data, desired_channels=1)
+        return fit(tf.transpose(audio))[0]
+
+    def serve_wav(wav_bytes):
+        waveforms = tf.map_fn(decode_one, wav_bytes,
+                              fn_output_signature=tf.TensorSpec((clip_samples,), tf.float32))
+        return classifier_outputs(model, names, waveforms)
+
+    return {
+        "serving_default": (
+            serve_waveforms, [tf.TensorSpec([None, None], tf.float32, name="waveforms")]
+        ),
+        "serving_wav": (serve_wav, [tf.TensorSpec([None], tf.string, name="wav_bytes")]),
+    }
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as stream:

@@ -15,6 +15,11 @@ def write(run_dir: Path, config, data, report: dict, input_description: str = ""
     )
     classes = (f"{len(data.class_names)} classes: {', '.join(data.class_names)}"
                if data.class_names else "no classes (regression)")
+    details = ("Per-class precision and recall are in `evaluation.json`, the confusion matrix in\n"
+               "`confusion_matrix.png`, the training curves in `training_curves.png`."
+               if data.class_names else
+               "Baselines, backtest and per-step errors are in `evaluation.json`, example forecasts "
+               "in\n`forecast_plot.png`, the training curves in `training_curves.png`.")
     text = f"""# Model card: {config.model.name} for {config.task}
 
 - **Task**: {config.task}; {classes}
@@ -31,8 +36,7 @@ def write(run_dir: Path, config, data, report: dict, input_description: str = ""
 |---|---|
 {metrics}
 
-Per-class precision and recall are in `evaluation.json`, the confusion matrix in
-`confusion_matrix.png`, the training curves in `training_curves.png`.
+{details}
 
 ## Configuration
 

@@ -1,0 +1,133 @@
+"""Forecast evaluation: MAE, RMSE, sMAPE, MASE, naive baselines, coverage, backtest and a plot.
+
+All NumPy. Baselines are computed from the same test windows as the model: *last value* repeats
+the window's last observation over the horizon, *seasonal naive* repeats the window's last season
+(``y[t + h] = y[t + h - m * ceil((h + 1) / m)]``). MASE divides each absolute error by the
+in-sample seasonal-naive MAE of the window's series on its training part (Hyndman & Koehler,
+"Another look at measures of forecast accuracy", IJF 2006), so MASE < 1 beats that in-sample
+naive forecast and the model beats a baseline when its MASE is lower than the baseline's.
+
+Example:
+
+>>> import numpy as np
+>>> from kerazoo.recipes.series_evaluation import point_metrics
+>>> truth = np.ones((2, 3, 1)); forecast = truth + 0.5
+>>> {k: round(v, 3) for k, v in point_metrics(truth, forecast, np.ones((2, 1))).items()}
+{'mae': 0.5, 'rmse': 0.5, 'smape': 40.0, 'mase': 0.5}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def point_metrics(truth: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict[str, float]:
+    """Metrics of ``forecast`` vs ``truth`` (``[N, horizon, targets]``); ``scale`` ``[N, targets]``
+    is each window's MASE denominator. sMAPE is in percent (0-200)."""
+    error = forecast - truth
+    denominator = np.abs(truth) + np.abs(forecast)
+    ratio = np.where(denominator > 0, 2 * np.abs(error) / np.maximum(denominator, 1e-12), 0.0)
+    return {
+        "mae": float(np.mean(np.abs(error))),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "smape": float(100 * np.mean(ratio)),
+        "mase": float(np.mean(np.abs(error) / scale[:, None, :])),
+    }
+
+
+def baselines(inputs: np.ndarray, horizon: int, season: int, num_targets: int
+              ) -> dict[str, np.ndarray]:
+    """``{"last_value", "seasonal_naive"}`` forecasts ``[N, horizon, targets]`` from windows."""
+    lookback = inputs.shape[1]
+    targets = inputs[..., :num_targets]
+    last = np.repeat(targets[:, -1:], horizon, axis=1)
+    steps = np.arange(horizon)
+    back = season * ((steps // season) + 1)
+    seasonal = targets[:, lookback - back + steps]
+    return {"last_value": last, "seasonal_naive": seasonal}
+
+
+def forecast_report(inputs, truth, outputs, *, owners, mase_scale, season: int, num_targets: int,
+                    quantiles: tuple[float, ...] = (), origins: int = 5) -> dict[str, Any]:
+    """The ``evaluation.json`` report of one split (model, baselines, coverage, backtest)."""
+    point = outputs[..., len(quantiles) // 2] if quantiles else outputs
+    scale = mase_scale[owners]
+    horizon = truth.shape[1]
+    report: dict[str, Any] = dict(point_metrics(truth, point, scale))
+    report["num_examples"] = int(len(truth))
+    compared = {}
+    for name, forecast in baselines(inputs, horizon, season, num_targets).items():
+        metrics = point_metrics(truth, forecast, scale)
+        compared[name] = metrics
+        report[f"mase_{name}"] = metrics["mase"]
+        report[f"beats_{name}"] = bool(report["mase"] < metrics["mase"])
+    report["baselines"] = compared
+    report["verdict"] = "; ".join(
+        f"{'beats' if report[f'beats_{name}'] else 'does NOT beat'} {name.replace('_', ' ')} "
+        f"(MASE {report['mase']:.3f} vs {compared[name]['mase']:.3f})" for name in compared)
+    report["season_length"] = int(season)
+    report["mae_by_horizon_step"] = [float(v) for v in np.mean(np.abs(point - truth), axis=(0, 2))]
+    if quantiles:
+        low, high = outputs[..., 0], outputs[..., -1]
+        report["quantiles"] = list(quantiles)
+        report["interval_coverage"] = float(np.mean((truth >= low) & (truth <= high)))
+        report["nominal_coverage"] = float(quantiles[-1] - quantiles[0])
+        levels = np.asarray(quantiles)
+        error = truth[..., None] - outputs
+        report["pinball"] = float(np.mean(np.maximum(levels * error, (levels - 1) * error)))
+        report["quantile_crossings"] = float(np.mean(np.diff(outputs, axis=-1) < 0))
+    report["backtest"] = backtest(inputs, truth, point, scale, season, num_targets, origins)
+    report["backtest_mase"] = float(np.mean([o["mase"] for o in report["backtest"]])) \
+        if report["backtest"] else float("nan")
+    return report
+
+
+def backtest(inputs, truth, point, scale, season, num_targets, origins: int) -> list[dict]:
+    """Metrics at ``origins`` forecast origins spread evenly over the split, in time order (the
+    trained model forecasts from each origin; it is not refitted)."""
+    if not len(truth):
+        return []
+    chosen = np.unique(np.linspace(0, len(truth) - 1, min(origins, len(truth))).round()
+                       .astype(int))
+    naive = baselines(inputs, truth.shape[1], season, num_targets)["seasonal_naive"]
+    rows = []
+    for index in chosen:
+        sl = slice(index, index + 1)
+        model = point_metrics(truth[sl], point[sl], scale[sl])
+        rows.append({"window": int(index), "mae": model["mae"], "mase": model["mase"],
+                     "mase_seasonal_naive": point_metrics(truth[sl], naive[sl], scale[sl])["mase"]})
+    return rows
+
+
+def plot_forecasts(path: Path, inputs, truth, outputs, *, target_names, quantiles=(),
+                   count: int = 3) -> Path | None:
+    """History, truth, forecast and (with quantiles) the interval of ``count`` windows."""
+    from kerazoo.recipes.evaluation import _pyplot
+
+    plt = _pyplot()
+    if plt is None or not len(truth):
+        return None
+    chosen = np.unique(np.linspace(0, len(truth) - 1, min(count, len(truth))).round().astype(int))
+    figure, axes = plt.subplots(len(chosen), 1, figsize=(8, 2.6 * len(chosen)), squeeze=False)
+    lookback, horizon = inputs.shape[1], truth.shape[1]
+    past, future = np.arange(-lookback, 0), np.arange(horizon)
+    for axis, index in zip(axes[:, 0], chosen):
+        point = outputs[index, ..., len(quantiles) // 2] if quantiles else outputs[index]
+        axis.plot(past, inputs[index, :, 0], color="0.4", label="history")
+        axis.plot(future, truth[index, :, 0], color="black", label="truth")
+        axis.plot(future, point[:, 0], color="tab:blue", label="forecast")
+        if quantiles:
+            axis.fill_between(future, outputs[index, :, 0, 0], outputs[index, :, 0, -1],
+                              color="tab:blue", alpha=0.25,
+                              label=f"{quantiles[0]:g}-{quantiles[-1]:g} interval")
+        axis.set_title(f"test window {index}: {target_names[0]}", fontsize=9)
+        axis.axvline(-0.5, color="0.8", linewidth=0.8)
+    axes[0, 0].legend(fontsize=8, loc="upper left")
+    axes[-1, 0].set_xlabel("steps from the forecast origin")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return path

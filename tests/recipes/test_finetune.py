@@ -1,0 +1,127 @@
+"""Fine-tuning: --init preset:/run: with a new head, --freeze-backbone, two-phase unfreezing."""
+
+import csv
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf_only
+
+FAST = ["train.batch_size=8", "train.steps_per_epoch=4", "train.schedule=constant",
+        "train.learning_rate=0.01", "data.augment=[]"]
+
+
+@pytest.fixture(scope="module")
+def three_digits(tmp_path_factory):
+    """A ``folder:`` dataset of real 8x8 digits 0, 1, 2 as grayscale PNGs (a new label set)."""
+    from PIL import Image
+
+    from kerazoo.recipes.embedded import digits
+
+    images, labels = digits.load()["train"]
+    root = tmp_path_factory.mktemp("data") / "three"
+    for digit, name in enumerate(("zero", "one", "two")):
+        folder = root / name
+        folder.mkdir(parents=True)
+        for index in np.flatnonzero(labels == digit)[:20]:
+            Image.fromarray(images[index][..., 0]).save(folder / f"{index}.png")
+    return root
+
+
+def _train(run_dir, data, *overrides):
+    import keras
+
+    from kerazoo.recipes import api
+
+    api.train("image_classification", run_dir, verbose=False, export=False,
+              overrides=[f"data.source=folder:{data}", *FAST, *overrides])
+    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+
+
+def _weights(model, part):
+    return [np.asarray(v.numpy()) for v in model.get_layer(part).weights]
+
+
+def _preset_backbone():
+    from kerazoo import zoo
+
+    return _weights(zoo.from_preset("simple_cnn_digits"), "backbone")
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_preset_init_gets_a_new_head_for_new_classes(three_digits):
+    from kerazoo.recipes.api import get_task, resolve_config
+
+    config = resolve_config("image_classification", None, [
+        f"data.source=folder:{three_digits}", "model.init=preset:simple_cnn_digits"])
+    task = get_task("image_classification")(config)
+    task.prepare_data()
+    inner = task.inner_model(task.build_model())
+    assert inner.output.shape[-1] == 3 and task.data.class_names == ["one", "two", "zero"]
+    assert _same(_weights(inner, "backbone"), _preset_backbone())
+    assert inner.get_layer("backbone").trainable
+
+
+def test_freeze_backbone_leaves_backbone_bit_identical(three_digits, tmp_path):
+    from kerazoo import zoo
+    from kerazoo.cli import main
+
+    run_dir = tmp_path / "frozen"
+    code = main(["train", "image_classification", "--data", f"folder:{three_digits}",
+                 "--init", "preset:simple_cnn_digits", "--freeze-backbone", "--epochs", "2",
+                 "--run-dir", str(run_dir), *sum((["--set", item] for item in FAST), [])])
+    assert code == 0
+    import keras
+
+    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    inner = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    assert _same(_weights(inner, "backbone"), _preset_backbone())  # BN statistics included
+    fresh_head = _weights(zoo.replace_head(zoo.from_preset("simple_cnn_digits"), 3), "head")
+    assert [w.shape for w in _weights(inner, "head")] == [w.shape for w in fresh_head]
+    assert not _same(_weights(inner, "head"), fresh_head)
+    assert np.abs(_weights(inner, "head")[-1]).sum() > 0  # the new bias moved off zero
+
+
+def test_two_phase_unfreezes_after_the_boundary_at_the_lower_rate(three_digits, tmp_path):
+    phase = ["model.init=preset:simple_cnn_digits", "model.freeze_backbone=true",
+             "train.unfreeze_epoch=1", "train.unfreeze_learning_rate_factor=0.1"]
+    head_only = _train(tmp_path / "one", three_digits, "train.epochs=1", *phase)
+    both = _train(tmp_path / "two", three_digits, "train.epochs=2", *phase)
+    preset = _preset_backbone()
+    assert _same(_weights(head_only, "backbone"), preset)
+    assert not _same(_weights(both, "backbone"), preset)
+    with open(tmp_path / "two" / "metrics.csv") as stream:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(stream)]
+    # Column = rate at the epoch's last step; epoch 2 is past the boundary.
+    np.testing.assert_allclose(rates, [0.01, 0.001], rtol=1e-6)
+
+
+def test_two_phase_learning_rate_switches_exactly_at_the_boundary():
+    from kerazoo.recipes.config import TrainConfig
+    from kerazoo.recipes.trainer import build_optimizer
+
+    train = TrainConfig(schedule="constant", learning_rate=0.5, unfreeze_learning_rate_factor=0.2)
+    schedule = build_optimizer(train, total_steps=20, unfreeze_step=8)._learning_rate
+    rates = [float(schedule(step)) for step in (0, 7, 8, 19)]
+    np.testing.assert_allclose(rates, [0.5, 0.5, 0.1, 0.1], rtol=1e-6)
+
+
+def test_init_from_a_finished_run(three_digits, tmp_path):
+    from kerazoo.errors import ConfigError
+    from kerazoo.recipes.api import get_task, resolve_config
+
+    first = _train(tmp_path / "first", three_digits, "train.epochs=1")
+    config = resolve_config("image_classification", None, [
+        "data.source=digits", f"model.init=run:{tmp_path / 'first'}"])
+    task = get_task("image_classification")(config)
+    task.prepare_data()
+    inner = task.inner_model(task.build_model())
+    assert inner.output.shape[-1] == 10
+    assert _same(_weights(inner, "backbone"), _weights(first, "backbone"))
+    config.model.init = f"run:{tmp_path / 'missing'}"
+    with pytest.raises(ConfigError, match="model.init': no trained model"):
+        task.build_model()
