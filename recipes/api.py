@@ -45,6 +45,7 @@ def load_run(run_dir):
     """``(task, model)`` of a finished run, its data prepared from the run's own config."""
     import keras
 
+    import kerazoo.layers  # noqa: F401  (registers kerazoo layers so model.keras can load)
     from kerazoo.recipes.run_dir import existing_run
 
     run_dir = existing_run(run_dir)

@@ -73,12 +73,16 @@ class ModelConfig:
         init: ``preset:NAME`` or ``run:DIR`` to start from trained weights with a new head.
         dropout: dropout before the classifier. Defaults to ``None`` (the model's own).
         freeze_backbone: train the head only (first fine-tuning phase).
+        batchnorm_momentum: momentum of every BatchNormalization layer's moving statistics.
+            Defaults to ``None`` (the model's own, Keras's 0.99). Short runs want less (0.9):
+            statistics that lag the weights make inference worse than training.
     """
 
     name: str = "simple_cnn"
     init: str | None = None
     dropout: float | None = None
     freeze_backbone: bool = False
+    batchnorm_momentum: float | None = None
 
 
 @dataclass

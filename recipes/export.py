@@ -101,7 +101,8 @@ def waveform_signatures(model, class_names: list[str], clip_samples: int
         start = tf.maximum((length - clip_samples) // 2, 0)
         waveforms = waveforms[:, start : start + clip_samples]
         waveforms = tf.pad(waveforms, [[0, 0], [0, clip_samples - tf.shape(waveforms)[1]]])
-        return tf.ensure_shape(waveforms, (None, clip_samples))
+        # reshape, not ensure_shape: the static shape comes out the same and TFLite has Reshape.
+        return tf.reshape(waveforms, (-1, clip_samples))
 
     def serve_waveforms(waveforms):
         return classifier_outputs(model, names, fit(tf.cast(waveforms, tf.float32)))

@@ -86,6 +86,7 @@ class SpeechCommands(Task):
     def default_config(cls) -> ExperimentConfig:
         config = ExperimentConfig(task=cls.name, data=AudioDataConfig())
         config.model.name = "bc_resnet1"
+        config.model.batchnorm_momentum = 0.9  # ~500 steps: 0.99 leaves the statistics behind
         config.train.epochs = 30
         config.train.batch_size = 32
         config.train.learning_rate = 5e-3

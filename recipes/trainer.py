@@ -106,6 +106,17 @@ def _PhaseSchedule(base, boundary, factor):  # noqa: N802  (built lazily: keras 
     return _phase_schedule_class()(base, boundary, factor)
 
 
+def set_batchnorm_momentum(model, momentum: float) -> int:
+    """Set the moving-statistics momentum of every BatchNormalization layer; returns how many."""
+    import keras
+
+    layers = [layer for layer in model._flatten_layers()
+              if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in layers:
+        layer.momentum = float(momentum)
+    return len(layers)
+
+
 def headline_line(task, report: dict[str, Any]) -> str:
     """``"accuracy: 0.9889 (360 examples; top_5_accuracy 1.0000)"`` for the final print."""
     name = task.headline_metric
@@ -233,6 +244,8 @@ class Trainer:
         try:
             with strategy.scope():
                 model = self.task.build_model()
+                if config.model.batchnorm_momentum is not None:
+                    set_batchnorm_momentum(model, config.model.batchnorm_momentum)
                 inner = self.task.inner_model(model)
                 if unfreeze is not None:
                     from kerazoo import zoo
