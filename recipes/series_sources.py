@@ -201,11 +201,11 @@ def load_csv(path: str | Path, **kwargs) -> Series:
 
     Args:
         path: the CSV file.
-        timestamp_column: column of ISO 8601 timestamps (or integer steps).
-        targets: columns to forecast.
-        covariates: extra input columns (known in the lookback window only).
-        id_column: column naming the series when the file holds several.
-        fill_policy: ``error``, ``ffill`` or ``interpolate`` for gaps and NaNs.
+        **kwargs: options of :func:`parse_csv_text`: ``timestamp_column`` (ISO 8601 timestamps
+            or integer steps), ``targets`` (columns to forecast), ``covariates`` (extra input
+            columns, known in the lookback window only), ``id_column`` (names the series when
+            the file holds several), ``fill_policy`` (``error``, ``ffill`` or ``interpolate``
+            for gaps and NaNs).
     """
     path = Path(path)
     if not path.is_file():
