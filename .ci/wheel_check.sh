@@ -21,11 +21,14 @@ for name in ("layers", "zoo", "recipes"):
 from kerazoo.cli import main
 assert main(["list", "--json"]) == 0
 # Package data travels with the wheel: embedded datasets and the shipped preset.
-from kerazoo.recipes.embedded import digits, sentiment
+from kerazoo.recipes.embedded import co2, digits, sentiment, speech
 assert len(digits.load()["test"][0]) > 300
 assert len(sentiment.load_sentiment_reviews("train")[0]) > 1000
+assert speech.load("test")[0].shape == (113, 16000)
+assert len(co2.load().series["co2"].values) == 2284
 from kerazoo import zoo
-assert zoo.from_preset("simple_cnn_digits").count_params() > 0
+for preset in ("simple_cnn_digits", "sentiment_bilstm_embedded", "forecast_co2_nlinear"):
+    assert zoo.from_preset(preset).count_params() > 0, preset
 print("wheel check passed:", kerazoo.__version__)
 PY
 "$work/venv/bin/kerazoo" --version
