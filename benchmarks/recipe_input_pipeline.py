@@ -1,4 +1,5 @@
-"""Is the image-classification recipe input-bound? And what do 2 mirrored CPU replicas cost?
+"""Is a recipe input-bound? And what do 2 mirrored CPU replicas cost? (``--task``, default
+image classification; ``--task sentiment_analysis`` / ``speech_commands`` time those recipes.)
 
 Every row times the trainer's own kind of step: a ``tf.function`` that pulls the next batch from a
 distributed iterator inside the graph, runs ``strategy.run`` and reduces the loss (as
@@ -34,15 +35,18 @@ tf.config.set_logical_device_configuration(
 )
 
 
-def make(strategy, per_replica: int, augment: str):
+def make(strategy, per_replica: int, augment: str, task_name: str = "image_classification",
+         overrides=()):
     """The recipe's task, a trainer-style step ``step(iterator) -> loss`` and its dataset_fn."""
     import keras
 
     from kerazoo.recipes.api import get_task, resolve_config
 
-    config = resolve_config("image_classification", None, [
-        f"train.batch_size={per_replica}", f"data.augment=[{augment}]"])
-    task = get_task("image_classification")(config)
+    settings = [f"train.batch_size={per_replica}", *overrides]
+    if augment is not None:
+        settings.append(f"data.augment=[{augment}]")
+    config = resolve_config(task_name, None, settings)
+    task = get_task(task_name)(config)
     task.prepare_data()
     with strategy.scope():
         model = task.build_model()
@@ -116,14 +120,24 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--augment", default="translate", help="data.augment, comma separated")
+    parser.add_argument("--task", default="image_classification",
+                        help="any recipe: sentiment_analysis, speech_commands, ...")
+    parser.add_argument("--augment", default=None,
+                        help="data.augment, comma separated (default: the recipe's own; "
+                        "image_classification: translate)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="config override (repeatable)")
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
+    if args.augment is None and args.task == "image_classification":
+        args.augment = "translate"
+    stem = "recipe_input_pipeline" + ("" if args.task == "image_classification"
+                                      else f"-{args.task}")
     load_before = os.getloadavg()
     rows = []
 
     one = tf.distribute.OneDeviceStrategy("/cpu:0")
-    _, step, pipeline = make(one, 64, args.augment)
+    _, step, pipeline = make(one, 64, args.augment, args.task, args.overrides)
     piped = iter(one.distribute_datasets_from_function(pipeline))
     memory = iter(in_memory(one, pipeline, 16))
     rows.append((f"tf.data pipeline (augment: {args.augment}) vs same batches in memory, "
@@ -132,7 +146,7 @@ def main() -> None:
                      lambda: time_steps(step, memory, args.steps))))
 
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    _, m_step, m_pipeline = make(mirrored, 32, args.augment)
+    _, m_step, m_pipeline = make(mirrored, 32, args.augment, args.task, args.overrides)
     m_piped = iter(mirrored.distribute_datasets_from_function(m_pipeline))
     rows.append(("MirroredStrategy 2 CPU replicas x 32 vs one device x 64 (pipeline)", *alternate(
         args.rounds, lambda: time_steps(m_step, m_piped, args.steps),
@@ -145,17 +159,17 @@ def main() -> None:
     load = f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (1-min)"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "recipe_input_pipeline.csv", "w", newline="") as stream:
+    with open(out / f"{stem}.csv", "w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(["comparison", "seconds_per_step", "peer_seconds_per_step", "ratio",
                          "load_average"])
         for name, a, b in rows:
             writer.writerow([name, f"{a:.5f}", f"{b:.5f}", f"{a / b:.3f}", load])
-    lines = [f"Load average {load}; {os.cpu_count()} CPU cores; medians of {args.rounds} "
+    lines = [f"Recipe {args.task}. Load average {load}; {os.cpu_count()} CPU cores; medians of {args.rounds} "
              f"alternating rounds x {args.steps} steps.", "",
              "| comparison | s/step | peer s/step | ratio |", "|---|---|---|---|"]
     lines += [f"| {name} | {a:.5f} | {b:.5f} | {a / b:.3f} |" for name, a, b in rows]
-    (out / "recipe_input_pipeline.md").write_text("\n".join(lines) + "\n")
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -61,7 +61,7 @@ class AudioDataConfig(DataConfig):
     num_mfcc: int = 10
     time_shift_ms: int = 100
     noise_probability: float = 0.8
-    noise_max_gain: float = 0.3
+    noise_max_gain: float = 0.1
 
 
 @register("recipes", name="speech_commands", task="speech_commands")
@@ -87,7 +87,7 @@ class SpeechCommands(Task):
         config = ExperimentConfig(task=cls.name, data=AudioDataConfig())
         config.model.name = "bc_resnet1"
         config.model.batchnorm_momentum = 0.9  # ~500 steps: 0.99 leaves the statistics behind
-        config.train.epochs = 30
+        config.train.epochs = 40
         config.train.batch_size = 32
         config.train.learning_rate = 5e-3
         config.train.warmup_steps = 30

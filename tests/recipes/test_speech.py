@@ -256,3 +256,19 @@ def test_sigkill_then_rerun_resumes_to_the_same_weights(tmp_path):
     with np.load(tmp_path / "run.npz") as a, np.load(tmp_path / "straight.npz") as b:
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_shipped_preset_reaches_its_stated_accuracy():
+    import keras
+
+    from kerazoo import zoo
+    from kerazoo.recipes.embedded import speech
+
+    model = zoo.from_preset("speech_bc_resnet_embedded")
+    preset = next(p for p in zoo.list_presets() if p["name"] == "speech_bc_resnet_embedded")
+    info = json.loads((Path(preset["path"]) / "metadata.json").read_text())
+    clips, labels = speech.load("test")
+    predictions = keras.ops.convert_to_numpy(model(clips, training=False)).argmax(-1)
+    accuracy = float((predictions == labels).mean())
+    assert accuracy == pytest.approx(info["metrics"]["accuracy"], abs=2e-3)
+    assert info["labels"] == list(speech.CLASS_NAMES) and accuracy > 0.9
