@@ -91,9 +91,14 @@ def load_embedded(clip_samples: int) -> PreparedData:
 
 
 def load_folder(path: str, *, sample_rate: int, clip_samples: int, validation_fraction: float,
-                test_fraction: float, seed: int) -> PreparedData:
+                test_fraction: float, seed: int, silence_fraction: float = 0.1) -> PreparedData:
     """``PATH/CLASS/*.wav`` (``keras.utils.audio_dataset_from_directory``'s layout), with an
-    optional ``PATH/_background_noise_/*.wav`` for noise mixing."""
+    optional ``PATH/_background_noise_/*.wav`` for noise mixing.
+
+    As in Speech Commands, the background recordings also make a ``_silence_`` class (unless a
+    ``_silence_`` folder exists): ``silence_fraction`` x the number of clips, each a random
+    one-clip piece of background at a random gain (seeded).
+    """
     from kerazoo.recipes.data import split_indices
 
     root = Path(path)
@@ -116,12 +121,20 @@ def load_folder(path: str, *, sample_rate: int, clip_samples: int, validation_fr
     noise_dir = root / NOISE_FOLDER
     noise = [read_wav(file, sample_rate) for file in sorted(noise_dir.glob("*.wav"))] \
         if noise_dir.is_dir() else []
+    class_names = [d.name for d in class_dirs]
+    pieces = _noise_clips(noise, clip_samples)
+    if len(pieces) and "_silence_" not in class_names and silence_fraction > 0:
+        rng = np.random.default_rng(seed)
+        count = max(1, int(round(len(clips) * silence_fraction)))
+        for _ in range(count):
+            clips.append(pieces[rng.integers(len(pieces))] * rng.uniform(0.0, 1.0))
+            labels.append(len(class_names))
+        class_names.append("_silence_")
     clips_array, labels_array = np.stack(clips).astype(np.float32), np.asarray(labels, np.int64)
     indices = split_indices(labels_array, {"validation": validation_fraction,
                                            "test": test_fraction}, seed)
     splits = {name: (clips_array[index], labels_array[index]) for name, index in indices.items()}
-    return _prepared(splits, [d.name for d in class_dirs], clip_samples,
-                     _noise_clips(noise, clip_samples), {"source": f"folder:{root}"})
+    return _prepared(splits, class_names, clip_samples, pieces, {"source": f"folder:{root}"})
 
 
 def load_tfds(name: str, *, data_dir, download: bool, clip_samples: int,

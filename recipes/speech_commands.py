@@ -51,6 +51,8 @@ class AudioDataConfig(DataConfig):
         time_shift_ms: largest random shift of a training clip (``time_shift`` augmentation).
         noise_probability: share of training clips mixed with background noise (``noise``).
         noise_max_gain: largest gain of the mixed-in noise.
+        silence_fraction: ``folder:`` sources with a ``_background_noise_`` folder get a
+            ``_silence_`` class of this many clips per clip of the other classes (0: none).
     """
 
     source: str = "speech_commands_tiny"
@@ -62,6 +64,7 @@ class AudioDataConfig(DataConfig):
     time_shift_ms: int = 100
     noise_probability: float = 0.8
     noise_max_gain: float = 0.1
+    silence_fraction: float = 0.1
 
 
 @register("recipes", name="speech_commands", task="speech_commands")
@@ -119,7 +122,7 @@ class SpeechCommands(Task):
             prepared = audio_sources.load_folder(
                 source[7:], sample_rate=data.sample_rate, clip_samples=self.clip_samples,
                 validation_fraction=data.validation_fraction, test_fraction=data.test_fraction,
-                seed=data.seed,
+                seed=data.seed, silence_fraction=data.silence_fraction,
             )
         elif source.startswith("tfds:"):
             prepared = audio_sources.load_tfds(

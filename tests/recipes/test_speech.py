@@ -168,8 +168,12 @@ def test_predict_verb_reads_wav_files(trained_run, tmp_path, capsys):
 def test_folder_source_with_background_noise(tmp_path):
     task = _task(f"folder:{_folder(tmp_path / 'clips')}")
     data = task.prepare_data()
-    assert data.class_names == ["no", "yes"] and data.feature_spec == ((16_000,), "float32")
+    assert data.class_names == ["no", "yes", "_silence_"]  # silence cut from the background
+    assert data.feature_spec == ((16_000,), "float32")
+    assert sum(data.sizes.values()) == 12 + 1  # 10% of the 12 clips, rounded
     assert data.info["noise"].shape == (2, 16_000)  # 40,000 samples of noise -> two clips
+    plain = _task(f"folder:{tmp_path / 'clips'}", "data.silence_fraction=0").prepare_data()
+    assert plain.class_names == ["no", "yes"]
     clips, _ = next(iter(task.build_inputs("train", per_replica_batch=4, training=True)))
     assert clips.shape == (4, 16_000)
 
@@ -256,6 +260,31 @@ def test_sigkill_then_rerun_resumes_to_the_same_weights(tmp_path):
     with np.load(tmp_path / "run.npz") as a, np.load(tmp_path / "straight.npz") as b:
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_kerazoo_serve_rest_takes_waveforms(trained_run):
+    import keras
+    import requests
+
+    from kerazoo.recipes.embedded import speech
+    from kerazoo.serving.server import ModelServer, ServerConfig
+
+    clips = speech.load("test")[0][:2]
+    server = ModelServer(ServerConfig(export_dir=trained_run / "export", rest_port=0,
+                                      grpc_port=-1, poll_interval_s=0, shutdown_timeout_s=2))
+    server.start()
+    try:
+        response = requests.post(
+            f"http://127.0.0.1:{server.rest_port}/v1/models/default:predict",
+            json={"instances": clips.tolist()}, timeout=60,
+        )
+    finally:
+        server.stop()
+    assert response.status_code == 200, response.text
+    model = keras.saving.load_model(trained_run / "model.keras", compile=False)
+    expected = keras.ops.convert_to_numpy(keras.ops.softmax(model(clips, training=False)))
+    served = [row["probabilities"] for row in response.json()["predictions"]]
+    np.testing.assert_allclose(served, expected, atol=1e-5)
 
 
 def test_shipped_preset_reaches_its_stated_accuracy():
