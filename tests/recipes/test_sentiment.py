@@ -350,3 +350,29 @@ def test_kerazoo_serve_rest_takes_raw_strings(trained_run):
     np.testing.assert_allclose([row["probabilities"] for row in predictions], expected,
                                atol=1e-5)
     assert {row["labels"] for row in predictions} <= {"negative", "positive"}
+
+
+def test_finetune_from_the_preset_frozen_then_unfrozen(tmp_path):
+    import keras
+
+    from kerazoo import zoo
+    from kerazoo.recipes import api
+
+    path = _csv(tmp_path / "three.csv", _three_way_rows(90))
+    report = api.train("sentiment_analysis", tmp_path / "ft", overrides=[
+        "train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=8",
+        f"data.source=csv:{path}", "model.init=preset:sentiment_bilstm_embedded",
+        "model.freeze_backbone=true", "train.unfreeze_epoch=1"], export=False, verbose=False)
+    assert len(report["confusion_matrix"]) == 3
+    tuned = keras.saving.load_model(tmp_path / "ft" / "model.keras", compile=False)
+    preset = zoo.from_preset("sentiment_bilstm_embedded")
+    assert tuned.get_layer("vectorizer").get_vocabulary() == \
+        preset.get_layer("vectorizer").get_vocabulary()
+    def encoder(model):
+        inner = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        return [v.numpy() for v in inner.get_layer("backbone").weights]
+
+    tuned_encoder, preset_encoder = encoder(tuned), encoder(preset)
+    assert len(tuned_encoder) == len(preset_encoder) > 0
+    # The second epoch trained the unfrozen encoder too.
+    assert any(not np.array_equal(a, b) for a, b in zip(tuned_encoder, preset_encoder))
