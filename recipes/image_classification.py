@@ -322,28 +322,13 @@ class ImageClassification(Task):
         return model
 
     def _initial_model(self, shape, classes):
-        import keras
 
         from kerazoo import zoo
 
         cfg = self.config.model
         if cfg.init is None:
             return zoo.build(cfg.name, input_shape=shape, num_classes=classes, dropout=cfg.dropout)
-        kind, _, where = cfg.init.partition(":")
-        if kind == "preset":
-            base = zoo.from_preset(where)
-        elif kind == "run":
-            from pathlib import Path
-
-            path = Path(where) / "model.keras"
-            if not path.is_file():
-                raise ConfigError(f"Config key 'model.init': no trained model at {path}.")
-            trained = keras.saving.load_model(path, compile=False)
-            base = next(layer for layer in trained.layers if isinstance(layer, keras.Model))
-        else:
-            raise ConfigError(
-                f"Config key 'model.init' must be preset:NAME or run:DIR. Received: {cfg.init!r}"
-            )
+        base = self.init_base_model()
         return zoo.replace_head(base, classes, dropout=cfg.dropout,
                                 freeze_backbone=cfg.freeze_backbone)
 

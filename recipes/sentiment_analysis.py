@@ -209,7 +209,6 @@ class SentimentAnalysis(Task):
         return model
 
     def _initial_model(self, classes: int):
-        import keras
 
         from kerazoo import zoo
 
@@ -229,22 +228,10 @@ class SentimentAnalysis(Task):
             if vectors is not None:
                 model.get_layer("backbone").get_layer("embedding").set_weights([vectors])
             return model
-        kind, _, where = cfg.init.partition(":")
-        if kind == "preset":
-            trained = zoo.from_preset(where)
-        elif kind == "run":
-            path = Path(where) / "model.keras"
-            if not path.is_file():
-                raise ConfigError(f"Config key 'model.init': no trained model at {path}.")
-            trained = keras.saving.load_model(path, compile=False)
-        else:
-            raise ConfigError(
-                f"Config key 'model.init' must be preset:NAME or run:DIR. Received: {cfg.init!r}"
-            )
+        trained = self.load_init_model()
         # The encoder's embedding rows belong to the trained vocabulary: keep that vectorizer.
         self._init_vocabulary = trained.get_layer("vectorizer").get_vocabulary()
-        base = self.inner_model(trained)
-        return zoo.replace_head(base, classes, dropout=cfg.dropout,
+        return zoo.replace_head(self.inner_model(trained), classes, dropout=cfg.dropout,
                                 freeze_backbone=cfg.freeze_backbone)
 
     def _pretrained_vectors(self) -> np.ndarray:

@@ -219,18 +219,7 @@ class SpeechCommands(Task):
             inner = zoo.build(cfg.name, input_shape=tuple(features.shape[1:]),
                               num_classes=classes, dropout=cfg.dropout)
         else:
-            kind, _, where = cfg.init.partition(":")
-            if kind == "preset":
-                trained = zoo.from_preset(where)
-            elif kind == "run":
-                path = Path(where) / "model.keras"
-                if not path.is_file():
-                    raise ConfigError(f"Config key 'model.init': no trained model at {path}.")
-                trained = keras.saving.load_model(path, compile=False)
-            else:
-                raise ConfigError("Config key 'model.init' must be preset:NAME or run:DIR. "
-                                  f"Received: {cfg.init!r}")
-            inner = zoo.replace_head(self.inner_model(trained), classes, dropout=cfg.dropout,
+            inner = zoo.replace_head(self.init_base_model(), classes, dropout=cfg.dropout,
                                      freeze_backbone=cfg.freeze_backbone)
         model = keras.Model(inputs, inner(features), name=f"{self.name}_{cfg.name}")
         if cfg.freeze_backbone:

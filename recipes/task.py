@@ -90,6 +90,38 @@ class Task:
 
         return next(layer for layer in model.layers if isinstance(layer, keras.Model))
 
+    def load_init_model(self):
+        """The trained model that ``model.init`` names (``preset:NAME`` or ``run:DIR``)."""
+        import keras
+
+        from kerazoo.errors import ConfigError
+
+        spec = self.config.model.init
+        kind, _, where = (spec or "").partition(":")
+        if kind == "preset":
+            from kerazoo import zoo
+
+            return zoo.from_preset(where)
+        if kind == "run":
+            from pathlib import Path
+
+            import kerazoo.layers  # noqa: F401  (registers kerazoo layers for loading)
+
+            path = Path(where) / "model.keras"
+            if not path.is_file():
+                raise ConfigError(f"Config key 'model.init': no trained model at {path}.")
+            return keras.saving.load_model(path, compile=False)
+        raise ConfigError(
+            f"Config key 'model.init' must be preset:NAME or run:DIR. Received: {spec!r}"
+        )
+
+    def init_base_model(self):
+        """The zoo model (``backbone`` + ``head``) inside the ``model.init`` model: a zoo preset
+        is one itself; a run or a recipe preset wraps it in the task's preprocessing."""
+        trained = self.load_init_model()
+        names = {layer.name for layer in trained.layers}
+        return trained if "backbone" in names else self.inner_model(trained)
+
     def input_description(self, data: PreparedData) -> str:
         """One sentence for the model card: what the exported SavedModel takes."""
         shape, dtype = data.feature_spec

@@ -1,7 +1,6 @@
 """The forecasting recipe end to end: train on CO2, report, export, serve, predict, presets."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -204,26 +203,9 @@ def test_shipped_preset_matches_its_card():
 
 @pytest.mark.slow
 @pytest.mark.multiprocess
-def test_sigkill_then_rerun_resumes_to_the_same_weights(tmp_path):
-    driver = Path(__file__).with_name("_train_driver.py")
-    settings = ["train.epochs=2", "train.steps_per_epoch=5", "train.batch_size=16",
-                "train.checkpoint_every=3", "data.lookback=60", "data.horizon=12",
-                "model.name=lstm_forecaster"]
-    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    env.update(KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2",
-               KERAZOO_TEST_TASK="time_series_forecasting")
-
-    def run(name, **extra):
-        return subprocess.run(
-            [sys.executable, str(driver), str(tmp_path / name), str(tmp_path / f"{name}.npz"),
-             *settings], env={**env, **extra}, capture_output=True, text=True, timeout=300,
-        )
-
-    killed = run("run", KERAZOO_TEST_KILL_AT_STEP="3")
-    assert killed.returncode == -9, killed.stderr[-2000:]
-    resumed = run("run")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert run("straight").returncode == 0
-    with np.load(tmp_path / "run.npz") as a, np.load(tmp_path / "straight.npz") as b:
-        for key in a.files:
-            np.testing.assert_array_equal(a[key], b[key])
+def test_sigkill_then_rerun_resumes_to_the_same_weights(assert_resumes_after_sigkill):
+    assert_resumes_after_sigkill("time_series_forecasting", [
+        "train.epochs=2", "train.steps_per_epoch=5", "train.batch_size=16",
+        "train.checkpoint_every=3", "data.lookback=60", "data.horizon=12",
+        "model.name=lstm_forecaster"
+    ])

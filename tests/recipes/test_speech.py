@@ -237,54 +237,25 @@ def test_mirrored_two_replicas_with_mfcc_and_lstm(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.multiprocess
-def test_sigkill_then_rerun_resumes_to_the_same_weights(tmp_path):
-    import os
-
-    driver = Path(__file__).with_name("_train_driver.py")
-    settings = ["train.epochs=2", "train.steps_per_epoch=4", "train.batch_size=8",
-                "train.checkpoint_every=3", "model.name=ds_cnn_s"]
-    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    env.update(KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2",
-               KERAZOO_TEST_TASK="speech_commands")
-
-    def run(name, **extra):
-        return subprocess.run(
-            [sys.executable, str(driver), str(tmp_path / name), str(tmp_path / f"{name}.npz"),
-             *settings], env={**env, **extra}, capture_output=True, text=True, timeout=300,
-        )
-
-    killed = run("run", KERAZOO_TEST_KILL_AT_STEP="3")
-    assert killed.returncode == -9, killed.stderr[-2000:]
-    assert run("run").returncode == 0
-    assert run("straight").returncode == 0
-    with np.load(tmp_path / "run.npz") as a, np.load(tmp_path / "straight.npz") as b:
-        for key in a.files:
-            np.testing.assert_array_equal(a[key], b[key])
+def test_sigkill_then_rerun_resumes_to_the_same_weights(assert_resumes_after_sigkill):
+    assert_resumes_after_sigkill("speech_commands", [
+        "train.epochs=2", "train.steps_per_epoch=4", "train.batch_size=8",
+        "train.checkpoint_every=3", "model.name=ds_cnn_s"
+    ])
 
 
-def test_kerazoo_serve_rest_takes_waveforms(trained_run):
+def test_kerazoo_serve_rest_takes_waveforms(trained_run, rest_predict):
     import keras
-    import requests
 
     from kerazoo.recipes.embedded import speech
-    from kerazoo.serving.server import ModelServer, ServerConfig
 
     clips = speech.load("test")[0][:2]
-    server = ModelServer(ServerConfig(export_dir=trained_run / "export", rest_port=0,
-                                      grpc_port=-1, poll_interval_s=0, shutdown_timeout_s=2))
-    server.start()
-    try:
-        response = requests.post(
-            f"http://127.0.0.1:{server.rest_port}/v1/models/default:predict",
-            json={"instances": clips.tolist()}, timeout=60,
-        )
-    finally:
-        server.stop()
-    assert response.status_code == 200, response.text
+    predictions = rest_predict(trained_run / "export", clips.tolist())
     model = keras.saving.load_model(trained_run / "model.keras", compile=False)
     expected = keras.ops.convert_to_numpy(keras.ops.softmax(model(clips, training=False)))
-    served = [row["probabilities"] for row in response.json()["predictions"]]
+    served = [row["probabilities"] for row in predictions]
     np.testing.assert_allclose(served, expected, atol=1e-5)
+
 
 
 def test_shipped_preset_reaches_its_stated_accuracy():
