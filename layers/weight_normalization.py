@@ -41,7 +41,8 @@ class WeightNormalization(keras.layers.Wrapper):
     columns have unit norm). The data-dependent initialisation happens on the first call made
     eagerly or inside a TensorFlow graph; under a JAX-compiled function (``fit`` on JAX) it cannot
     write the trainable ``g``, so call the model once on a batch (``model(x)``) before ``fit``.
-    Likewise under ``MirroredStrategy`` make that first call outside ``strategy.run``.
+    Under a ``tf.distribute`` strategy the first step initialises from every replica's batch
+    (the replicas' statistics are averaged).
 
     Args:
         layer: the layer to wrap; it must have a ``kernel`` (or be a ``keras.layers.RNN`` whose
@@ -152,6 +153,33 @@ class WeightNormalization(keras.layers.Wrapper):
             self.layer.bias.assign(ops.cast(bias, self.layer.bias.dtype))
         self.initialized.assign(ops.ones((), dtype=self.initialized.dtype))
 
+    def _initialize_in_graph(self, inputs, **kwargs):
+        """The data-dependent init inside a traced graph, distribution-safe.
+
+        The cond only *computes* (fresh values on the first batch, the current ones after);
+        the assignments run unconditionally outside it. Assigning inside the cond fails under
+        ``MirroredStrategy``: a replica-context assign does a ``merge_call`` that cannot reach
+        tensors of the cond's branch graph. Out here each replica's values are averaged across
+        replicas (the variables' MEAN aggregation), so the init uses every replica's batch.
+        """
+        bias = getattr(self.layer, "bias", None)
+        has_bias = isinstance(bias, keras.Variable)
+
+        def fresh():
+            g, new_bias = self._initial_values(inputs, **kwargs)
+            return g, (ops.cast(new_bias, "float32") if has_bias else ops.zeros(()))
+
+        def kept():
+            return (ops.cast(self.g.value, "float32"),
+                    ops.cast(bias.value, "float32") if has_bias else ops.zeros(()))
+
+        not_initialized = ops.equal(ops.cast(self.initialized, "float32"), 0.0)
+        g, new_bias = ops.cond(not_initialized, fresh, kept)
+        self.g.assign(ops.cast(g, self.g.dtype))
+        if has_bias:
+            bias.assign(ops.cast(new_bias, bias.dtype))
+        self.initialized.assign(ops.ones((), dtype=self.initialized.dtype))
+
     def call(self, inputs, training=None):
         kwargs = {"training": training}
         flag = _concrete_flag(self.initialized)
@@ -159,13 +187,18 @@ class WeightNormalization(keras.layers.Wrapper):
             if flag == 0.0:
                 self._initialize(inputs, **kwargs)
         elif keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
 
-            def initialize():
-                self._initialize(inputs, **kwargs)
-                return ops.zeros(())
+            if tf.distribute.has_strategy():
+                self._initialize_in_graph(inputs, **kwargs)
+            else:  # one device: assign inside the cond, so later steps pay nothing
 
-            not_initialized = ops.equal(ops.cast(self.initialized, "float32"), 0.0)
-            ops.cond(not_initialized, initialize, lambda: ops.zeros(()))
+                def initialize():
+                    self._initialize(inputs, **kwargs)
+                    return ops.zeros(())
+
+                not_initialized = ops.equal(ops.cast(self.initialized, "float32"), 0.0)
+                ops.cond(not_initialized, initialize, lambda: ops.zeros(()))
         kernel = ops.reshape(ops.cast(self.g, "float32"), (1,) * len(self.kernel_norm_axes) + (-1,))
         kernel = ops.cast(self._direction(), "float32") * kernel
         kernel = ops.cast(kernel, self._kernel_variable().dtype)

@@ -125,10 +125,5 @@ CONFORMANCE_CASES: dict[str, dict] = {
         "layer_cls": _weight_normalized_dense,
         "init_kwargs": {"data_init": True},
         "input_shape": (8, 4),
-        "skip": {
-            # Known gap: the data-dependent init runs inside a cond whose result escapes the
-            # replica context under MirroredStrategy; call the model once before fit (docstring).
-            "distribute": "data_init needs one call before fit under MirroredStrategy",
-        },
     },
 }
