@@ -69,3 +69,14 @@ def classification_loss(train, classes: int, train_labels: np.ndarray | None = N
         return values
 
     return per_example
+
+
+def task_loss(task):
+    """:func:`classification_loss` for a prepared task; reads the training labels only when
+    ``train.class_weight="balanced"`` needs their counts."""
+    train_labels = None
+    if task.config.train.class_weight == "balanced":
+        train_labels = np.concatenate(
+            [labels.numpy() for _, labels in task.data.splits["train"].batch(4096)]
+        )
+    return classification_loss(task.config.train, len(task.data.class_names), train_labels)

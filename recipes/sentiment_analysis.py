@@ -157,21 +157,6 @@ class SentimentAnalysis(Task):
     def model_name(self) -> str:
         return ALIASES.get(self.config.model.name, self.config.model.name)
 
-    def build_inputs(
-        self, split: str, input_context=None, *, per_replica_batch: int, training: bool,
-        epoch: int = 0, skip_global_steps: int = 0, take_global_steps: int | None = None,
-        deterministic: bool = True,
-    ):
-        from kerazoo.recipes.data import make_pipeline
-
-        return make_pipeline(
-            self.data.splits[split], per_replica_batch=per_replica_batch, training=training,
-            seed=self.config.data.seed, epoch=epoch, input_context=input_context,
-            skip_global_steps=skip_global_steps, take_global_steps=take_global_steps,
-            shuffle_buffer=self.config.data.shuffle_buffer, cache=self.config.data.cache,
-            deterministic=deterministic,
-        )
-
     # ----- model -----
     def _vocabulary(self) -> list[str]:
         """Adapt a vectorizer on the training texts only (never validation or test)."""
@@ -271,10 +256,9 @@ class SentimentAnalysis(Task):
         return table
 
     def build_loss(self):
-        from kerazoo.recipes.classification import classification_loss
+        from kerazoo.recipes.classification import task_loss
 
-        labels = np.concatenate([y.numpy() for _, y in self.data.splits["train"].batch(4096)])
-        return classification_loss(self.config.train, len(self.data.class_names), labels)
+        return task_loss(self)
 
     # ----- evaluation and serving -----
     def predict_numpy(self, model, texts) -> np.ndarray:

@@ -135,7 +135,7 @@ class SpeechCommands(Task):
         self.data = prepared
         return prepared
 
-    def _augment(self):
+    def example_augment(self):
         import tensorflow as tf
 
         data = self.config.data
@@ -163,21 +163,6 @@ class SpeechCommands(Task):
             return tf.ensure_shape(clip, (self.clip_samples,)), label
 
         return augment
-
-    def build_inputs(
-        self, split: str, input_context=None, *, per_replica_batch: int, training: bool,
-        epoch: int = 0, skip_global_steps: int = 0, take_global_steps: int | None = None,
-        deterministic: bool = True,
-    ):
-        from kerazoo.recipes.data import make_pipeline
-
-        return make_pipeline(
-            self.data.splits[split], per_replica_batch=per_replica_batch, training=training,
-            seed=self.config.data.seed, epoch=epoch, input_context=input_context,
-            skip_global_steps=skip_global_steps, take_global_steps=take_global_steps,
-            shuffle_buffer=self.config.data.shuffle_buffer, cache=self.config.data.cache,
-            augment=self._augment() if training else None, deterministic=deterministic,
-        )
 
     # ----- model -----
     def frontend(self, waveforms):
@@ -227,10 +212,9 @@ class SpeechCommands(Task):
         return model
 
     def build_loss(self):
-        from kerazoo.recipes.classification import classification_loss
+        from kerazoo.recipes.classification import task_loss
 
-        labels = np.concatenate([y.numpy() for _, y in self.data.splits["train"].batch(4096)])
-        return classification_loss(self.config.train, len(self.data.class_names), labels)
+        return task_loss(self)
 
     # ----- evaluation and serving -----
     def predict_numpy(self, model, clips: np.ndarray) -> np.ndarray:

@@ -62,8 +62,29 @@ class Task:
     def prepare_data(self) -> PreparedData:
         raise NotImplementedError
 
-    def build_inputs(self, split: str, input_context=None, **kwargs):
-        raise NotImplementedError
+    def build_inputs(
+        self, split: str, input_context=None, *, per_replica_batch: int, training: bool,
+        epoch: int = 0, skip_global_steps: int = 0, take_global_steps: int | None = None,
+        deterministic: bool = True,
+    ):
+        """Per-replica batches of ``split`` through :func:`~kerazoo.recipes.data.make_pipeline`,
+        with ``example_augment()`` on training examples. Tasks override it only when their
+        pipeline differs (batch-level augmentation, windows cut from series)."""
+        from kerazoo.recipes.data import make_pipeline
+
+        data = self.config.data
+        return make_pipeline(
+            self.data.splits[split], per_replica_batch=per_replica_batch, training=training,
+            seed=data.seed, epoch=epoch, input_context=input_context,
+            skip_global_steps=skip_global_steps, take_global_steps=take_global_steps,
+            shuffle_buffer=data.shuffle_buffer, cache=data.cache,
+            augment=self.example_augment() if training else None, deterministic=deterministic,
+        )
+
+    def example_augment(self):
+        """``(features, label, seed[2]) -> (features, label)`` for training examples, built from
+        stateless random ops, or ``None`` (the default) for no augmentation."""
+        return None
 
     def build_model(self):
         raise NotImplementedError
