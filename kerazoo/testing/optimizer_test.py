@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 OptimizerFactory = Callable[..., keras.optimizers.Optimizer]
+ModelWrapper = Callable[[keras.Model], keras.Model]
 
 _ROWS, _BATCH = 32, 8
 
@@ -37,8 +38,11 @@ def _data(sparse: bool) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _model(sparse: bool, dtype: Any = None) -> keras.Model:
-    """A tiny model with fixed initial weights, so two builds start identical."""
+def _model(sparse: bool, dtype: Any = None, wrap: ModelWrapper | None = None) -> keras.Model:
+    """A tiny model with fixed initial weights, so two builds start identical.
+
+    ``wrap`` puts the model inside a training wrapper (``SAMModel``) for optimizers that need one.
+    """
     if sparse:
         inputs = keras.Input((3,), dtype="int32")
         hidden = keras.layers.Flatten()(keras.layers.Embedding(10, 4, dtype=dtype)(inputs))
@@ -51,7 +55,7 @@ def _model(sparse: bool, dtype: Any = None) -> keras.Model:
     rng = np.random.RandomState(3)
     model.set_weights([(0.3 * rng.normal(size=w.shape)).astype("float32")
                        for w in model.get_weights()])
-    return model
+    return wrap(model) if wrap is not None else model
 
 
 def _weights(model: keras.Model) -> list[np.ndarray]:
@@ -81,10 +85,11 @@ def _loss(model: keras.Model, x, y) -> float:
 
 
 def check_training_and_resume(optimizer_factory: OptimizerFactory, sparse: bool = False,
-                              checkpoint: bool = True, jit_compile: bool = True) -> None:
+                              checkpoint: bool = True, jit_compile: bool = True,
+                              wrap: ModelWrapper | None = None) -> None:
     """Trains (loss must fall), resumes bit-exactly from .keras / tf.train.Checkpoint, and jits."""
     x, y = _data(sparse)
-    straight = _model(sparse)
+    straight = _model(sparse, wrap=wrap)
     straight.compile(optimizer=optimizer_factory(), loss="mse")
     before = _loss(straight, x, y)
     _fit(straight, x, y, epochs=2)
@@ -95,7 +100,7 @@ def check_training_and_resume(optimizer_factory: OptimizerFactory, sparse: bool 
     if not (checkpoint or jit_compile):
         return
 
-    first = _model(sparse)
+    first = _model(sparse, wrap=wrap)
     first.compile(optimizer=optimizer_factory(), loss="mse")
     _fit(first, x, y, epochs=1)
     after_one_epoch = _weights(first)
@@ -109,10 +114,10 @@ def check_training_and_resume(optimizer_factory: OptimizerFactory, sparse: bool 
         for got, want in zip(_weights(resumed), expected):
             np.testing.assert_array_equal(got, want, err_msg=".keras resume is not bit-exact")
         if keras.backend.backend() == "tensorflow":
-            _check_tf_checkpoint(optimizer_factory, sparse, first, expected)
+            _check_tf_checkpoint(optimizer_factory, sparse, first, expected, wrap)
     if jit_compile and keras.backend.backend() != "torch":
         # On torch jit_compile=True means torch.compile: minutes per model on a CPU.
-        compiled = _model(sparse)
+        compiled = _model(sparse, wrap=wrap)
         compiled.compile(optimizer=optimizer_factory(), loss="mse", jit_compile=True)
         _fit(compiled, x, y, epochs=1)
         for got, want in zip(_weights(compiled), after_one_epoch):
@@ -120,14 +125,14 @@ def check_training_and_resume(optimizer_factory: OptimizerFactory, sparse: bool 
                                        err_msg="jit_compile=True trains differently")
 
 
-def _check_tf_checkpoint(optimizer_factory, sparse, first, expected) -> None:
+def _check_tf_checkpoint(optimizer_factory, sparse, first, expected, wrap=None) -> None:
     import tensorflow as tf
 
     x, y = _data(sparse)
     with tempfile.TemporaryDirectory() as tmp:
         saved = tf.train.Checkpoint(model=first, optimizer=first.optimizer).write(
             os.path.join(tmp, "ckpt"))
-        restored = _model(sparse)
+        restored = _model(sparse, wrap=wrap)
         restored.set_weights([np.zeros_like(w) for w in restored.get_weights()])
         restored.compile(optimizer=optimizer_factory(), loss="mse")
         restored.optimizer.build(restored.trainable_variables)
@@ -144,12 +149,13 @@ def _check_tf_checkpoint(optimizer_factory, sparse, first, expected) -> None:
                                       err_msg="tf.train.Checkpoint resume is not bit-exact")
 
 
-def check_gradient_accumulation(optimizer_factory: OptimizerFactory, sparse: bool = False) -> None:
+def check_gradient_accumulation(optimizer_factory: OptimizerFactory, sparse: bool = False,
+                                wrap: ModelWrapper | None = None) -> None:
     x, y = _data(sparse)
-    full = _model(sparse)
+    full = _model(sparse, wrap=wrap)
     full.compile(optimizer=optimizer_factory(), loss="mse")
     _fit(full, x, y, batch_size=2 * _BATCH)
-    accumulated = _model(sparse)
+    accumulated = _model(sparse, wrap=wrap)
     accumulated.compile(optimizer=optimizer_factory(gradient_accumulation_steps=2), loss="mse")
     _fit(accumulated, x, y, batch_size=_BATCH)
     assert int(accumulated.optimizer.iterations) == _ROWS // (2 * _BATCH)
@@ -158,12 +164,13 @@ def check_gradient_accumulation(optimizer_factory: OptimizerFactory, sparse: boo
                                    err_msg="2 accumulated half batches != 1 full batch step")
 
 
-def check_loss_scale(optimizer_factory: OptimizerFactory, sparse: bool = False) -> None:
+def check_loss_scale(optimizer_factory: OptimizerFactory, sparse: bool = False,
+                     wrap: ModelWrapper | None = None) -> None:
     x, y = _data(sparse)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_float16")
     try:
-        model = _model(sparse)
+        model = _model(sparse, wrap=wrap)
         model.compile(optimizer=keras.optimizers.LossScaleOptimizer(optimizer_factory()),
                       loss="mse")
         before = _weights(model)
@@ -177,7 +184,8 @@ def check_loss_scale(optimizer_factory: OptimizerFactory, sparse: bool = False) 
 
 def run_optimizer_test(optimizer_factory: OptimizerFactory, *, sparse: bool = False,
                        checkpoint: bool = True, jit_compile: bool = True,
-                       gradient_accumulation: bool = True, mixed_precision: bool = True) -> None:
+                       gradient_accumulation: bool = True, mixed_precision: bool = True,
+                       wrap: ModelWrapper | None = None) -> None:
     """Run the shared optimizer checks on the current backend.
 
     Args:
@@ -188,10 +196,12 @@ def run_optimizer_test(optimizer_factory: OptimizerFactory, *, sparse: bool = Fa
         jit_compile: run the XLA / JAX-jit check.
         gradient_accumulation: run the accumulation-equivalence check.
         mixed_precision: run the LossScaleOptimizer / mixed_float16 check.
+        wrap: a training wrapper every model is put in (``kerazoo.optimizers.SAMModel`` for
+            ``SAM``).
     """
     check_serialization(optimizer_factory)
-    check_training_and_resume(optimizer_factory, sparse, checkpoint, jit_compile)
+    check_training_and_resume(optimizer_factory, sparse, checkpoint, jit_compile, wrap)
     if gradient_accumulation:
-        check_gradient_accumulation(optimizer_factory, sparse)
+        check_gradient_accumulation(optimizer_factory, sparse, wrap)
     if mixed_precision:
-        check_loss_scale(optimizer_factory, sparse)
+        check_loss_scale(optimizer_factory, sparse, wrap)

@@ -31,6 +31,10 @@ CASES = {
                                                         **kw), {}),
     "Ranger": (lambda **kw: ko.Ranger(0.05, sync_period=3, **kw), {}),
     "RectifiedAdam": (lambda **kw: ko.RectifiedAdam(0.05, **kw), {}),
+    "SAM": (lambda **kw: ko.SAM(keras.optimizers.SGD(0.05, momentum=0.9), rho=0.05, **kw),
+            # Accumulated SAM perturbs each micro-batch on its own, so it is not one full-batch
+            # step; test_sam.py checks it against its own reference instead.
+            {"wrap": ko.SAMModel, "gradient_accumulation": False}),
     "SGDW": (lambda **kw: ko.SGDW(1e-4, 0.05, momentum=0.9, **kw), {}),
     "SWA": (lambda **kw: ko.SWA(keras.optimizers.SGD(0.05, momentum=0.9), average_period=2,
                                 **kw), {}),
