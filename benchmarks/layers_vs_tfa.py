@@ -5,7 +5,8 @@ of the outputs with respect to the layer's weights and float inputs): kerazoo on
 TensorFlow backend (this venv), and tfa 0.23 on TensorFlow 2.15 / Keras 2
 (``/work/tfa-venv/bin/python``, or ``--tfa-python``). Rounds alternate which side runs first;
 the reported time is the median over rounds of the mean step time. Ratio = kerazoo / tfa
-(< 1: kerazoo faster).
+(< 1: kerazoo faster). Rows named "reference: ..." time the same stock Keras layer on both
+sides: the difference between the two frameworks themselves.
 
     .venv/bin/python benchmarks/layers_vs_tfa.py [--rounds 5] [--steps 20] [--cases CRF,TLU]
 
@@ -46,6 +47,12 @@ CASES = {
     "MaxUnpooling2D": ([(32, 8, 8, 64)], "2x2"),
     "Snake": ([(256, 512)], ""),
     "PoincareNormalize": ([(256, 512)], "axis 1"),
+    # Not kerazoo: the same stock layer on both sides (Keras 3 / TF 2.21 against tf.keras /
+    # TF 2.15). Its ratio is the framework's own difference, the floor for layers built from the
+    # same ops.
+    "reference: Dense": ([(256, 512)], "keras Dense(128) on both sides"),
+    "reference: ReLU": ([(32, 16, 16, 64)], "keras ReLU on both sides"),
+    "reference: LayerNormalization": ([(32, 16, 16, 64)], "keras LayerNormalization, both sides"),
 }
 NOT_TIMED = {
     "EmbeddingBag": "tfa's custom op does not load on CPU-only TensorFlow (needs CUDA symbols)",
@@ -88,6 +95,9 @@ def _build(side, name, tf):
         "MaxUnpooling2D": lambda: L.MaxUnpooling2D(),
         "Snake": lambda: L.Snake(),
         "PoincareNormalize": lambda: L.PoincareNormalize(axis=1),
+        "reference: Dense": lambda: keras.layers.Dense(128),
+        "reference: ReLU": lambda: keras.layers.ReLU(),
+        "reference: LayerNormalization": lambda: keras.layers.LayerNormalization(),
     }[name]
     layer = make()
     shapes = CASES[name][0]

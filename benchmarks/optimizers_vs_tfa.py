@@ -4,7 +4,10 @@ The parameter set has ResNet-20's shapes (~0.27M parameters in 63 variables: 19 
 kernels, 19 BatchNorm gamma/beta pairs, 2 projection shortcuts, the classifier). Each side applies
 fixed random gradients inside a ``tf.function``; rounds alternate between this process (kerazoo)
 and a tfa subprocess running in the reference environment, and the median per-step time of each
-side is compared. Ratio = kerazoo / tfa (below 1.0: kerazoo is faster).
+side is compared. Ratio = kerazoo / tfa (below 1.0: kerazoo is faster). Two reference rows time
+Keras 3's own Adam and SGD against tf.keras's legacy ones: the floor for any update written with
+keras.ops. Where TensorFlow has a fused kernel for exactly the update (ProximalAdagrad, LazyAdam's
+dense path, SGDW's momentum), kerazoo uses it on the TensorFlow backend, as tfa did.
 
     .venv/bin/python benchmarks/optimizers_vs_tfa.py [--tfa-python /work/tfa-venv/bin/python]
         [--steps 50] [--rounds 5] [--only RectifiedAdam,Yogi]
@@ -64,6 +67,12 @@ CASES = {
         "ko.MovingAverage(keras.optimizers.SGD(1e-2, momentum=0.9))"),
     "SWA(SGD)": ("tfa.optimizers.SWA(tf.keras.optimizers.legacy.SGD(1e-2, momentum=0.9), 0, 5)",
                  "ko.SWA(keras.optimizers.SGD(1e-2, momentum=0.9), 0, 5)"),
+    # Not kerazoo: Keras 3's own optimizers against tf.keras's legacy ones. This is the floor for
+    # every update kerazoo writes with keras.ops or wraps (Keras's per-variable apply machinery).
+    "reference: keras Adam": ("tf.keras.optimizers.legacy.Adam(1e-3)",
+                              "keras.optimizers.Adam(1e-3)"),
+    "reference: keras SGD": ("tf.keras.optimizers.legacy.SGD(1e-2, momentum=0.9)",
+                             "keras.optimizers.SGD(1e-2, momentum=0.9)"),
 }
 
 # The tfa side: a small server reading case names on stdin, answering seconds per step.

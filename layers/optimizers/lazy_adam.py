@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerazoo.optimizers._fused import fused_kernel_applies, handle
 from kerazoo.registry import register
 
 
@@ -91,6 +92,16 @@ class LazyAdam(keras.optimizers.Optimizer):
                 self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
                 return
         grad = ops.cast(gradient, dtype)
+        if fused_kernel_applies(gradient):
+            import tensorflow as tf
+
+            # Dense gradient: exactly Adam, TensorFlow's fused kernel (as tfa's LazyAdam).
+            tf.raw_ops.ResourceApplyAdam(
+                var=handle(variable), m=handle(m), v=handle(v),
+                beta1_power=ops.power(beta_1, step), beta2_power=ops.power(beta_2, step),
+                lr=ops.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
+                epsilon=ops.cast(self.epsilon, dtype), grad=grad)
+            return
         self.assign_add(m, (grad - m) * (1.0 - beta_1))
         self.assign_add(v, (ops.square(grad) - v) * (1.0 - beta_2))
         self.assign_sub(variable, alpha * m / (ops.sqrt(v) + self.epsilon))

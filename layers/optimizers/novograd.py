@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 from keras import ops
 
+from kerazoo.optimizers._adam_family import AdamFamily
 from kerazoo.registry import register
 
 
 @register("optimizers", tfa="tfa.optimizers.NovoGrad")
-class NovoGrad(keras.optimizers.Optimizer):
+class NovoGrad(AdamFamily):
     """NovoGrad: one second-moment scalar per variable; momentum on the normalized gradient.
 
     Same arguments and update as ``tfa.optimizers.NovoGrad`` (``weight_decay`` is added to the
@@ -45,28 +45,15 @@ class NovoGrad(keras.optimizers.Optimizer):
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, weight_decay: float = 0.0, grad_averaging: bool = False,
                  amsgrad: bool = False, name: str = "NovoGrad", **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.weight_decay = weight_decay or None
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, weight_decay=weight_decay, amsgrad=amsgrad, name=name,
+                         **kwargs)
         self.grad_averaging = grad_averaging
-        self.amsgrad = amsgrad
 
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        self._m = self.add_optimizer_variables(var_list, "m")
-        self._v = [self.add_variable((), initializer="zeros", dtype=var.dtype, name="v")
-                   for var in var_list]
-        if self.amsgrad:
-            self._vhat = [self.add_variable((), initializer="zeros", dtype=var.dtype, name="vhat")
-                          for var in var_list]
-
-    def _apply_weight_decay(self, variables):
-        # Added to the normalized gradient in update_step, as tfa did.
-        return
+    def _second_moment_variables(self, var_list, name):
+        # One scalar per variable: the running mean of its squared gradient norm.
+        return [self.add_variable((), initializer="zeros", dtype=var.dtype, name=name)
+                for var in var_list]
 
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
@@ -79,14 +66,8 @@ class NovoGrad(keras.optimizers.Optimizer):
         v = self._v[index]
         g_2 = ops.sum(ops.square(grad))
         self.assign(v, ops.where(first, g_2, v * beta_2 + g_2 * (1.0 - beta_2)))
-        second = v
-        if self.amsgrad:
-            vhat = self._vhat[index]
-            self.assign(vhat, ops.maximum(vhat, v))
-            second = vhat
-        grad = grad / (ops.sqrt(second) + self.epsilon)
-        if self.weight_decay and self._use_weight_decay(variable):
-            grad = grad + ops.cast(self.weight_decay, dtype) * variable
+        grad = self._with_weight_decay(grad / (ops.sqrt(self._amsgrad(index, v)) + self.epsilon),
+                                       variable)
         if self.grad_averaging:
             grad = ops.where(first, grad, grad * (1.0 - beta_1))
         m = self._m[index]
@@ -95,9 +76,5 @@ class NovoGrad(keras.optimizers.Optimizer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-            weight_decay=self.weight_decay or 0.0, grad_averaging=self.grad_averaging,
-            amsgrad=self.amsgrad,
-        )
+        config["grad_averaging"] = self.grad_averaging
         return config

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerazoo.optimizers._fused import fused_kernel_applies, handle
 from kerazoo.registry import register
 
 
@@ -60,12 +61,18 @@ class ProximalAdagrad(keras.optimizers.Optimizer):
         lr = ops.cast(learning_rate, dtype)
         grad = ops.cast(gradient, dtype)
         accumulator = self._accumulators[self._get_variable_index(variable)]
+        l1 = ops.cast(self.l1_regularization_strength, dtype)
+        l2 = ops.cast(self.l2_regularization_strength, dtype)
+        if fused_kernel_applies(gradient):
+            import tensorflow as tf
+
+            tf.raw_ops.ResourceApplyProximalAdagrad(var=handle(variable), accum=handle(accumulator),
+                                                    lr=lr, l1=l1, l2=l2, grad=grad)
+            return
         self.assign_add(accumulator, ops.square(grad))
         # The proximal step uses the per-coordinate Adagrad rate, as TF's ApplyProximalAdagrad.
         rate = lr / ops.sqrt(accumulator)
         prox = variable - rate * grad
-        l1 = ops.cast(self.l1_regularization_strength, dtype)
-        l2 = ops.cast(self.l2_regularization_strength, dtype)
         shrunk = ops.sign(prox) * ops.maximum(ops.abs(prox) - rate * l1, 0.0)
         self.assign(variable, shrunk / (1.0 + rate * l2))
 

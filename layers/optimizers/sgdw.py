@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerazoo.optimizers._fused import fused_kernel_applies, handle
 from kerazoo.optimizers.decoupled_weight_decay import decay_value
 from kerazoo.registry import register
 
@@ -70,6 +71,13 @@ class SGDW(keras.optimizers.Optimizer):
             return
         momentum = ops.cast(self.momentum, dtype)
         m = self._momentums[self._get_variable_index(variable)]
+        if fused_kernel_applies(gradient):
+            import tensorflow as tf
+
+            tf.raw_ops.ResourceApplyKerasMomentum(var=handle(variable), accum=handle(m), lr=lr,
+                                                  grad=grad, momentum=momentum,
+                                                  use_nesterov=self.nesterov)
+            return
         self.assign(m, m * momentum - lr * grad)
         if self.nesterov:
             self.assign_add(variable, m * momentum - lr * grad)
