@@ -12,6 +12,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerazoo.optimizers._per_step import PerStepValues
+
 
 def warmup_decay_lr(lr, step, total_steps, warmup_proportion, min_lr):
     """tfa's built-in schedule: linear warm-up over a proportion, then linear decay to ``min_lr``."""
@@ -36,7 +38,7 @@ def rectification(step, beta_2, beta_2_power):
     return sma_t, r_t
 
 
-class AdamFamily(keras.optimizers.Optimizer):
+class AdamFamily(PerStepValues, keras.optimizers.Optimizer):
     """Base class of RectifiedAdam, AdaBelief and NovoGrad; not registered, not for direct use.
 
     Args:
@@ -122,28 +124,37 @@ class RectifiedAdamFamily(AdamFamily):
     def _next_second_moment(self, v, grad, m, beta_2, epsilon):
         raise NotImplementedError
 
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        index = self._get_variable_index(variable)
+    def _step_values(self, learning_rate, dtype):
+        """Learning rate, bias corrections and rectification of this step (once per dtype)."""
         lr = ops.cast(learning_rate, dtype)
-        grad = ops.cast(gradient, dtype)
         beta_1 = ops.cast(self.beta_1, dtype)
         beta_2 = ops.cast(self.beta_2, dtype)
-        epsilon = ops.cast(self.epsilon, dtype)
         step = ops.cast(self.iterations + 1, dtype)
         beta_1_power = ops.power(beta_1, step)
         beta_2_power = ops.power(beta_2, step)
         if self.total_steps > 0:
             lr = warmup_decay_lr(lr, step, self.total_steps, self.warmup_proportion,
                                  ops.cast(self.min_lr, dtype))
-        m, v = self._m[index], self._v[index]
-        self.assign(m, beta_1 * m + (1.0 - beta_1) * grad)
-        m_hat = m / (1.0 - beta_1_power)
-        self.assign(v, self._next_second_moment(v, grad, m, beta_2, epsilon))
-        v_hat = ops.sqrt(self._amsgrad(index, v) / (1.0 - beta_2_power))
+        adaptive, r_t = None, None
         if self.rectify:
             sma_t, r_t = rectification(step, beta_2, beta_2_power)
-            update = ops.where(sma_t >= self.sma_threshold, r_t * m_hat / (v_hat + epsilon), m_hat)
+            adaptive = sma_t >= self.sma_threshold
+        return lr, beta_1, beta_2, 1.0 - beta_1_power, 1.0 - beta_2_power, adaptive, r_t
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        index = self._get_variable_index(variable)
+        grad = ops.cast(gradient, dtype)
+        epsilon = ops.cast(self.epsilon, dtype)
+        lr, beta_1, beta_2, bias_1, bias_2, adaptive, r_t = self.per_step(
+            "adam", variable, lambda: self._step_values(learning_rate, dtype))
+        m, v = self._m[index], self._v[index]
+        self.assign(m, beta_1 * m + (1.0 - beta_1) * grad)
+        m_hat = m / bias_1
+        self.assign(v, self._next_second_moment(v, grad, m, beta_2, epsilon))
+        v_hat = ops.sqrt(self._amsgrad(index, v) / bias_2)
+        if self.rectify:
+            update = ops.where(adaptive, r_t * m_hat / (v_hat + epsilon), m_hat)
         else:
             update = m_hat / (v_hat + epsilon)
         self.assign_sub(variable, lr * self._with_weight_decay(update, variable))

@@ -9,7 +9,10 @@ import keras
 from keras import ops
 
 from kerazoo.errors import ConfigError
-from kerazoo.optimizers._wrapper import OptimizerWrapper, for_each_variable
+from kerazoo.optimizers._wrapper import (
+    OptimizerWrapper,
+    start_slots_at_weights,
+)
 
 
 class AveragedOptimizerWrapper(OptimizerWrapper):
@@ -34,16 +37,8 @@ class AveragedOptimizerWrapper(OptimizerWrapper):
     def _before_inner_step(self, trainable_variables):
         if not self._average_starts_at_weights:
             return
-        # Copied on the first update, not at build: the TF trainer may build inside a traced
-        # (even XLA) step, where an initializer reading another variable cannot be lifted.
         first = ops.equal(self.inner_optimizer._iterations, 0)
-
-        def start(var):
-            average = self.slot(self._average, var)
-            avg, value = ops.convert_to_tensor(average), ops.convert_to_tensor(var)
-            self.assign(average, ops.where(first, value, avg))
-
-        for_each_variable(self, start, trainable_variables)
+        start_slots_at_weights(self, self._average, trainable_variables, first)
 
     @property
     def average_variables(self) -> list:

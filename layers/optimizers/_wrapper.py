@@ -16,6 +16,7 @@ from typing import Any
 import keras
 
 from kerazoo.errors import ConfigError
+from kerazoo.optimizers._fused import fused_keras_update
 
 
 def for_each_variable(optimizer: keras.optimizers.Optimizer, fn: Callable[[Any], None],
@@ -40,6 +41,38 @@ def for_each_variable(optimizer: keras.optimizers.Optimizer, fn: Callable[[Any],
     else:
         for var in variables:
             fn(var)
+
+
+def start_slots_at_weights(optimizer: keras.optimizers.Optimizer, slots: list, variables: list,
+                           first: Any) -> None:
+    """On the update where ``first`` is true, set each slot to its variable's value.
+
+    tfa created these slots as copies of the weights. kerazoo copies at the first update instead
+    of at build: Keras's TensorFlow trainer may build the optimizer inside a traced (even XLA)
+    step, where an initializer reading another variable cannot be lifted. On one TensorFlow device
+    a single ``cond`` per step skips the copy after the first update. JAX's stateless apply and
+    replicas under a strategy cannot assign inside a branch, so there every step selects with
+    ``where``: one read and write per variable.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.distribute.has_strategy():
+
+            def copy():
+                for var in variables:
+                    optimizer.assign(optimizer.slot(slots, var), var)
+                return keras.ops.zeros(())
+
+            keras.ops.cond(first, copy, lambda: keras.ops.zeros(()))
+            return
+
+    def start(var):
+        slot = optimizer.slot(slots, var)
+        current, value = keras.ops.convert_to_tensor(slot), keras.ops.convert_to_tensor(var)
+        optimizer.assign(slot, keras.ops.where(first, value, current))
+
+    for_each_variable(optimizer, start, variables)
 
 
 def copy_of(variable: Any) -> Callable[..., Any]:
@@ -116,7 +149,8 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         self._before_inner_step(trainable_variables)
         grads = inner._clip_gradients(grads)
         inner._apply_weight_decay(trainable_variables)
-        inner._backend_update_step(grads, trainable_variables, inner.learning_rate)
+        if not fused_keras_update(inner, grads, trainable_variables, inner.learning_rate):
+            inner._backend_update_step(grads, trainable_variables, inner.learning_rate)
         inner._iterations.assign_add(1)
         self._after_inner_step(trainable_variables)
 

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from kerazoo.optimizers._fused import fused_kernel_applies, handle
+from kerazoo.optimizers._per_step import PerStepValues
 from kerazoo.registry import register
 
 
@@ -18,7 +19,7 @@ def _dedupe(tf, values, indices):
 
 
 @register("optimizers", tfa="tfa.optimizers.LazyAdam")
-class LazyAdam(keras.optimizers.Optimizer):
+class LazyAdam(PerStepValues, keras.optimizers.Optimizer):
     """Adam with lazy, row-sparse updates for embedding tables.
 
     On the TensorFlow backend a gradient that arrives as ``tf.IndexedSlices`` (an ``Embedding``
@@ -75,9 +76,15 @@ class LazyAdam(keras.optimizers.Optimizer):
         index = self._get_variable_index(variable)
         beta_1 = ops.cast(self.beta_1, dtype)
         beta_2 = ops.cast(self.beta_2, dtype)
-        step = ops.cast(self.iterations + 1, dtype)
-        alpha = (ops.cast(learning_rate, dtype) * ops.sqrt(1.0 - ops.power(beta_2, step))
-                 / (1.0 - ops.power(beta_1, step)))
+
+        def step_values():
+            step = ops.cast(self.iterations + 1, dtype)
+            beta_1_power, beta_2_power = ops.power(beta_1, step), ops.power(beta_2, step)
+            alpha = (ops.cast(learning_rate, dtype) * ops.sqrt(1.0 - beta_2_power)
+                     / (1.0 - beta_1_power))
+            return alpha, beta_1_power, beta_2_power
+
+        alpha, beta_1_power, beta_2_power = self.per_step("adam", variable, step_values)
         m, v = self._m[index], self._v[index]
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
@@ -98,7 +105,7 @@ class LazyAdam(keras.optimizers.Optimizer):
             # Dense gradient: exactly Adam, TensorFlow's fused kernel (as tfa's LazyAdam).
             tf.raw_ops.ResourceApplyAdam(
                 var=handle(variable), m=handle(m), v=handle(v),
-                beta1_power=ops.power(beta_1, step), beta2_power=ops.power(beta_2, step),
+                beta1_power=beta_1_power, beta2_power=beta_2_power,
                 lr=ops.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
                 epsilon=ops.cast(self.epsilon, dtype), grad=grad)
             return

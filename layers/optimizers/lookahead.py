@@ -7,7 +7,11 @@ from typing import Any
 from keras import ops
 
 from kerazoo.errors import ConfigError
-from kerazoo.optimizers._wrapper import OptimizerWrapper, for_each_variable
+from kerazoo.optimizers._wrapper import (
+    OptimizerWrapper,
+    for_each_variable,
+    start_slots_at_weights,
+)
 from kerazoo.registry import register
 
 
@@ -56,16 +60,9 @@ class Lookahead(OptimizerWrapper):
         self._slow = [self.add_variable_from_reference(var, name="slow") for var in var_list]
 
     def _before_inner_step(self, trainable_variables):
-        # Slow weights start at the initial weights, as in tfa. Copied on the first update, not
-        # at build: the TF trainer may build inside a traced (even XLA) step.
+        # Slow weights start at the initial weights, as in tfa.
         first = ops.equal(self.inner_optimizer._iterations, 0)
-
-        def start(var):
-            slow_var = self.slot(self._slow, var)
-            slow, fast = ops.convert_to_tensor(slow_var), ops.convert_to_tensor(var)
-            self.assign(slow_var, ops.where(first, fast, slow))
-
-        for_each_variable(self, start, trainable_variables)
+        start_slots_at_weights(self, self._slow, trainable_variables, first)
 
     def _after_inner_step(self, trainable_variables):
         step = self.inner_optimizer._iterations

@@ -62,7 +62,7 @@ class NovoGrad(AdamFamily):
         grad = ops.cast(gradient, dtype)
         beta_1 = ops.cast(self.beta_1, dtype)
         beta_2 = ops.cast(self.beta_2, dtype)
-        first = ops.equal(self.iterations, 0)
+        first = self.per_step("first", variable, lambda: ops.equal(self.iterations, 0))
         v = self._v[index]
         g_2 = ops.sum(ops.square(grad))
         self.assign(v, ops.where(first, g_2, v * beta_2 + g_2 * (1.0 - beta_2)))

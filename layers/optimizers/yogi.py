@@ -8,11 +8,12 @@ import keras
 from keras import ops
 
 from kerazoo.errors import ConfigError
+from kerazoo.optimizers._per_step import PerStepValues
 from kerazoo.registry import register
 
 
 @register("optimizers", tfa="tfa.optimizers.Yogi")
-class Yogi(keras.optimizers.Optimizer):
+class Yogi(PerStepValues, keras.optimizers.Optimizer):
     """Yogi: ``v += (1 - beta2) * sign(g^2 - v) * g^2`` keeps the effective step from exploding.
 
     Same arguments (note tfa's ``beta1``/``beta2`` spelling) and update as ``tfa.optimizers.Yogi``,
@@ -76,9 +77,13 @@ class Yogi(keras.optimizers.Optimizer):
         grad = ops.cast(gradient, dtype)
         beta1 = ops.cast(self.beta1, dtype)
         beta2 = ops.cast(self.beta2, dtype)
-        step = ops.cast(self.iterations + 1, dtype)
-        lr = (ops.cast(learning_rate, dtype) * ops.sqrt(1.0 - ops.power(beta2, step))
-              / (1.0 - ops.power(beta1, step)))
+
+        def bias_corrected_lr():
+            step = ops.cast(self.iterations + 1, dtype)
+            return (ops.cast(learning_rate, dtype) * ops.sqrt(1.0 - ops.power(beta2, step))
+                    / (1.0 - ops.power(beta1, step)))
+
+        lr = self.per_step("lr", variable, bias_corrected_lr)
         v = self._v[index]
         grad2 = grad * grad
         if self.activation == "sign":
