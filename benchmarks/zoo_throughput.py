@@ -11,6 +11,7 @@ Usage::
 
     python benchmarks/zoo_throughput.py                  # default model list, CPU
     python benchmarks/zoo_throughput.py --models resnet20 simple_cnn --steps 20 --rounds 5
+    python benchmarks/zoo_throughput.py --peers-only --steps 10 --rounds 7
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ DEFAULT_MODELS = ("simple_cnn", "resnet20", "resnet56", "wide_resnet16_4", "ds_c
                   "bilstm_text_classifier", "lstm_forecaster", "nbeats_generic", "dlinear")
 
 
-def plain_keras_resnet20(input_shape=(32, 32, 3), num_classes=10) -> keras.Model:
-    """ResNet-20 as a Keras user writes it from the paper: conv-BN-ReLU basic blocks, 1x1
-    projection shortcuts where the shape changes (no kerazoo code involved)."""
+def plain_keras_resnet20(input_shape=(32, 32, 3), num_classes=10, shortcut="A") -> keras.Model:
+    """ResNet-20 as a Keras user writes it from the paper: conv-BN-ReLU basic blocks; where the
+    shape changes, option A (subsample, zero-pad the new channels, in a Lambda) or option B (1x1
+    projection). No kerazoo code involved."""
     inputs = keras.Input(input_shape)
     x = keras.layers.Conv2D(16, 3, padding="same", use_bias=False)(inputs)
     x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
@@ -49,9 +51,13 @@ def plain_keras_resnet20(input_shape=(32, 32, 3), num_classes=10) -> keras.Model
             y = keras.layers.ReLU()(keras.layers.BatchNormalization()(y))
             y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
             y = keras.layers.BatchNormalization()(y)
-            if strides != 1:
+            if strides != 1 and shortcut == "B":
                 x = keras.layers.Conv2D(filters, 1, strides, use_bias=False)(x)
                 x = keras.layers.BatchNormalization()(x)
+            elif strides != 1:
+                pad = filters - x.shape[-1]
+                x = keras.layers.Lambda(lambda t, pad=pad: keras.ops.pad(
+                    t[:, ::2, ::2, :], [[0, 0], [0, 0], [0, 0], [0, pad]]))(x)
             x = keras.layers.ReLU()(keras.layers.Add()([x, y]))
     x = keras.layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, keras.layers.Dense(num_classes)(x))
@@ -118,9 +124,20 @@ def main(argv=None):
                         help="image size of the resnet50 comparison (224 is slow on a CPU)")
     parser.add_argument("--resnet50-batch", type=int, default=8)
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--peers-only", action="store_true",
+                        help="only the peer comparisons (leaves zoo_throughput.csv alone)")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     device = f"{platform.machine()} cpu x{os.cpu_count()}"
+    if not args.peers_only:
+        throughput(args, device)
+    if not args.skip_peers:
+        compare_with_peers(args, device)
+    return 0
+
+
+def throughput(args, device) -> None:
+    """One row per model of ``args.models`` into zoo_throughput.csv (overwritten)."""
     rows = []
     for name in args.models:
         model = zoo.build(name)
@@ -139,9 +156,9 @@ def main(argv=None):
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    if args.skip_peers:
-        return 0
 
+
+def compare_with_peers(args, device) -> None:
     size = args.resnet50_size
     pairs = [
         ("resnet50", f"{size}x{size}x3", args.resnet50_batch,
@@ -150,7 +167,11 @@ def main(argv=None):
                                              classifier_activation=None),
          "keras.applications.ResNet50"),
         ("resnet20", "32x32x3", args.batch, lambda: zoo.build("resnet20"),
-         plain_keras_resnet20, "plain Keras ResNet-20 (this script)"),
+         plain_keras_resnet20, "plain Keras ResNet-20, option A (this script)"),
+        ("resnet20, shortcut B", "32x32x3", args.batch,
+         lambda: zoo.build("resnet20", shortcut="B"),
+         lambda: plain_keras_resnet20(shortcut="B"),
+         "plain Keras ResNet-20, option B (this script)"),
     ]
     lines = [
         f"# Zoo vs peers ({keras.backend.backend()}, Keras {keras.__version__}, {device})", "",
@@ -171,7 +192,6 @@ def main(argv=None):
         print(lines[-1], flush=True)
         keras.backend.clear_session()
     (RESULTS / "zoo_vs_peers.md").write_text("\n".join(lines) + "\n")
-    return 0
 
 
 if __name__ == "__main__":
