@@ -64,8 +64,13 @@ class StochasticDepth(keras.layers.Layer):
         shortcut, residual = inputs
         if training:
             draw = keras.random.uniform((), seed=self.seed_generator)
-            keep = ops.cast(draw < self.survival_probability, residual.dtype)
-            return shortcut + keep * residual
+            # A branch instead of `shortcut + keep * residual`: a kept branch (the common case)
+            # costs no full-size multiply, forward or backward. The dropped branch still
+            # multiplies by zero so that the residual's gradient is zeros, not missing, when only
+            # that branch runs (eager TensorFlow, PyTorch).
+            return ops.cond(draw < self.survival_probability,
+                            lambda: ops.add(shortcut, residual),
+                            lambda: shortcut + ops.zeros((), residual.dtype) * residual)
         return shortcut + ops.cast(self.survival_probability, residual.dtype) * residual
 
     def compute_output_shape(self, input_shape):
