@@ -84,10 +84,13 @@ class TLU(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        threshold = ops.cast(self.tau, inputs.dtype)
+        tau = ops.cast(self.tau, inputs.dtype)
         if self.affine:
-            threshold = threshold + ops.cast(self.alpha, inputs.dtype) * inputs
-        return ops.maximum(inputs, threshold)
+            # max(x, alpha x + tau) written as x + relu((alpha - 1) x + tau): the same function,
+            # but relu's gradient is one fused op where maximum's needs masks and selects.
+            slope = ops.cast(self.alpha, inputs.dtype) - 1.0
+            return inputs + ops.relu(slope * inputs + tau)
+        return ops.maximum(inputs, tau)
 
     def compute_output_shape(self, input_shape):
         return input_shape
