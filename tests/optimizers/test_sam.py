@@ -178,3 +178,13 @@ def test_plain_fit_with_sam_is_refused():
 def test_bad_arguments_are_named(bad):
     with pytest.raises(ConfigError, match=next(iter(bad))):
         ko.SAM("sgd", **bad)
+
+
+def test_sam_model_docstring_example_runs():
+    # SAMModel is a model, not in the optimizer registry that test_docstrings.py sweeps.
+    import doctest
+
+    from kerazoo.optimizers import sam_model
+
+    result = doctest.testmod(sam_model, extraglobs={"keras": keras})
+    assert result.attempted and not result.failed
