@@ -43,17 +43,14 @@ def fused_keras_update(optimizer: Any, grads: list, variables: list, learning_ra
     Anything else (other optimizers, AMSGrad, sparse gradients, other backends) returns False and
     takes Keras's path.
     """
-    if keras.backend.backend() != "tensorflow":
-        return False
     kind = type(optimizer)
     if not ((kind is keras.optimizers.Adam and not optimizer.amsgrad)
             or kind is keras.optimizers.SGD):
         return False
-    import tensorflow as tf
-    from keras.src.backend.common.stateless_scope import in_stateless_scope
-
-    if in_stateless_scope() or any(isinstance(g, tf.IndexedSlices) for g in grads):
+    if not grads or not all(fused_kernel_applies(g) for g in grads):
         return False
+    import tensorflow as tf
+
     raw = [v.value if isinstance(v, keras.Variable) else v for v in variables]
     grads_and_vars = optimizer._all_reduce_sum_gradients(list(zip(grads, raw)))
     per_device: dict = {}
