@@ -4,15 +4,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kerazoo-installed
 
-.PHONY: setup test test-tensorflow test-backends lint docs demo wheel-check clean
+.PHONY: setup test test-tensorflow test-backends lint docs demo index wheel-check clean
 
 setup: $(STAMP)
 
+# A venv made before kerazoo depended on `tensorflow` holds `tensorflow-cpu`: both install into the
+# same folder, so the old one goes first.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,jax,torch,docs,serving,plots,progress]"
-	$(PY) -m pip install --quiet --no-deps "tensorflow-serving-api>=2.21,<2.22"
+	$(PY) -m pip uninstall --quiet -y tensorflow-cpu 2>/dev/null || true
+	$(PY) -m pip install --quiet -e ".[dev,jax,torch,docs,plots,progress]"
 	touch $(STAMP)
 
 # The whole suite on TensorFlow, then everything backend-neutral on JAX and PyTorch.
@@ -27,11 +29,15 @@ lint: setup
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
-# The main job: train a zoo CNN on the embedded digits, evaluate on the test split, export.
+# The main job: train a zoo CNN on the embedded digits, evaluate on the test split, export; then
+# print the figures README quotes (test accuracy, wall time, peak RSS) with the machine.
 demo: setup
-	rm -rf runs/demo-digits
-	$(VENV)/bin/kerazoo train image_classification --data digits --model simple_cnn \
-		--run-dir runs/demo-digits
+	$(PY) .ci/demo_figures.py runs/demo-digits
+
+# After adding or changing anything registered (layers, models, recipes, ...): rewrite the index
+# that `kerazoo list` / `kerazoo info` read without TensorFlow (tests/test_catalog_index.py checks it).
+index: setup
+	$(PY) -m kerazoo.catalog_index
 
 wheel-check: setup
 	bash .ci/wheel_check.sh
