@@ -32,11 +32,14 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+def version(*distributions: str) -> str:
+    """The version of the first of ``distributions`` installed (TensorFlow has several names)."""
+    for distribution in distributions:
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
 
 
 def main(argv: list[str]) -> int:
@@ -64,7 +67,7 @@ def main(argv: list[str]) -> int:
           f"{platform.machine()}, load average {load_before:.1f} at start / {load_after:.1f} at "
           f"end{' (busy: not a final figure)' if max(load_before, load_after) > 1.0 else ''}")
     print(f"software: Python {platform.python_version()}, kerazoo {version('kerazoo')}, "
-          f"TensorFlow {version('tensorflow')}, Keras {version('keras')}")
+          f"TensorFlow {version('tensorflow', 'tensorflow-cpu')}, Keras {version('keras')}")
     print(f"run directory: {run_dir} (evaluation.json, plots, model card, export/1)")
     return 0
 
