@@ -96,7 +96,11 @@ class _StderrFilter:
         # Point descriptor 2 back at the terminal; the pipe's last writer closes, the thread drains.
         os.dup2(self._saved_fd, 2)
         self._thread.join(timeout=5)
-        os.close(self._saved_fd)
+        # A child process that outlives the command still holds the pipe: the thread keeps
+        # forwarding its lines, so its descriptor must stay open (closing it could let a later
+        # open() reuse the number and receive them).
+        if not self._thread.is_alive():
+            os.close(self._saved_fd)
 
 
 def _could_become_tf_line(fragment: bytes) -> bool:
