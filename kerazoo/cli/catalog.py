@@ -7,6 +7,7 @@ Both read :mod:`kerazoo.catalog_index` (a JSON index shipped in the package, plu
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,7 +55,11 @@ def run_list(args: argparse.Namespace) -> int:
     kind, pattern = args.kind_or_pattern, args.pattern
     if kind is not None and kind not in KINDS:
         if args.pattern != "*":
-            raise NotFoundError(f"Unknown kind '{kind}'; expected one of: {', '.join(KINDS)}.")
+            close = difflib.get_close_matches(kind, KINDS, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise NotFoundError(
+                f"Unknown kind '{kind}'; expected one of: {', '.join(KINDS)}.{hint}"
+            )
         kind, pattern = None, kind
     found = catalog_index.list_names(kind, pattern)
     if args.json:
