@@ -177,6 +177,7 @@ def _preset_lines(entry: dict[str, Any]) -> list[str]:
     lines = [
         f"  model: {metadata.get('model', '')}    task: {_preset_task(entry)}",
         f"  data: {metadata.get('dataset', 'n/a')}",
+        *([f"  labels: {', '.join(map(str, metadata['labels']))}"] if metadata.get("labels") else []),
         "  metrics: " + (", ".join(f"{k}={_format_value(v)}" for k, v in metrics.items()) or "n/a"),
         f"  input: {shape} {prep.get('input', '')}".rstrip(),
         "  preprocessing: " + (", ".join(
