@@ -140,7 +140,7 @@ def parse_csv_text(text: str, name: str, *, timestamp_column: str, targets: list
     if frequency is None:
         if not inferred:
             raise DataError(f"{name}: too few rows to infer the time step.")
-        kinds = sorted(set(inferred.values()))
+        kinds = list(dict.fromkeys(inferred.values()))  # in file order
         if len(kinds) > 1:
             a, b = (next(k for k, v in inferred.items() if v == kind) for kind in kinds[:2])
             raise DataError(f"{name}: series {a!r} is {kinds[0]} but series {b!r} is {kinds[1]};"
