@@ -27,10 +27,11 @@ class CalendarFeatures(keras.layers.Layer):
     * ``hour_of_day``: the time of day in hours, fractional (``P = 24``).
 
     The date arithmetic runs in the input's precision: pass float64 or int64 seconds. JAX
-    without ``jax_enable_x64`` holds them as float32 (about 128 s resolution for present-day
-    timestamps): months and weekdays stay exact at midnight timestamps, hours are off by at
-    most a minute. The layer never autocasts its input (float16 cannot hold a timestamp); the
-    features come out in the layer's compute dtype. It has no weights.
+    without ``jax_enable_x64`` holds them as float32 (128 s resolution for present-day
+    timestamps, 256 s before 1902): months and weekdays stay exact for timestamps at midnight
+    and whole hours, the hour of day is off by at most a few minutes. The layer never
+    autocasts its input (float16 cannot hold a timestamp); the features come out in the
+    layer's compute dtype. It has no weights.
 
     Args:
         periods: which cycles to encode, in output order; a subset of ``"month_of_year"``,

@@ -156,7 +156,7 @@ def test_calendar_features_match_pandas():
     from kerazoo.layers import CalendarFeatures
 
     rng = np.random.default_rng(0)
-    # Whole hours from 1901 to 2099 (float32 backends hold these to within 64 s).
+    # Whole hours from 1901 to 2099.
     hours = rng.integers(-600_000, 1_130_000, size=500)
     seconds = hours.astype(np.int64) * 3600
     stamps = pd.to_datetime(seconds, unit="s")
@@ -165,7 +165,9 @@ def test_calendar_features_match_pandas():
     fractions = [(stamps.month.to_numpy() - 1) / 12, stamps.day_of_week.to_numpy() / 7,
                  stamps.hour.to_numpy() / 24]
     expected = np.stack([f(2 * np.pi * x) for x in fractions for f in (np.sin, np.cos)], -1)
-    np.testing.assert_allclose(got, expected, atol=1e-2)
+    # A wrong month or weekday is off by >= 0.2; float32 backends (JAX without x64) hold old
+    # timestamps to +-128 s, which moves the hour angle by < 0.02.
+    np.testing.assert_allclose(got, expected, atol=2e-2)
     month_only = CalendarFeatures(periods=["month_of_year"])(seconds.astype("float64"))
     assert tuple(month_only.shape) == (500, 2)
     with pytest.raises(ValueError, match="periods"):
