@@ -58,3 +58,15 @@ def test_verdict_wording_matches_the_report():
     text = series_baselines.verdict("model", {"model": 0.7, "ets": 0.6, "last_value": 0.9})
     assert text == ("does NOT beat ets (MASE 0.700 vs 0.600); beats last value "
                     "(MASE 0.700 vs 0.900)")
+
+
+def test_refit_backtest_joins_the_report_verdict():
+    from kerazoo.recipes.series_evaluation import add_refit_backtest
+
+    report = {"verdict": "beats seasonal naive (MASE 0.400 vs 0.800)"}
+    result = {"mase": {"model": 0.5, "ets": 0.4}, "verdict": "does NOT beat ets (MASE 0.500 vs "
+              "0.400 over 3 refit origin(s))"}
+    add_refit_backtest(report, result)
+    assert report["mase_ets_refit"] == 0.4 and report["backtest_refit"] is result
+    assert report["verdict"] == ("beats seasonal naive (MASE 0.400 vs 0.800); refit: does NOT "
+                                 "beat ets (MASE 0.500 vs 0.400 over 3 refit origin(s))")

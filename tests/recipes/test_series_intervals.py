@@ -80,3 +80,17 @@ def test_narrowing_never_crosses_the_median():
     np.testing.assert_allclose(offsets[..., 0], 5.0)  # all inside by 5: narrowed to the median
     calibrated = series_intervals.apply_offsets(outputs, offsets)
     assert (np.diff(calibrated, axis=-1) >= 0).all()
+
+
+def test_report_records_raw_and_calibrated_intervals():
+    from kerazoo.recipes.series_evaluation import add_calibration
+
+    truth = np.random.default_rng(0).normal(size=(400, 2, 1))
+    raw = np.stack([truth * 0 - 0.2, truth * 0, truth * 0 + 0.2], axis=-1)
+    calibrated = series_intervals.apply_offsets(
+        raw, series_intervals.calibrate_quantiles(truth, raw, LEVELS))
+    report = {"quantiles": list(LEVELS)}
+    add_calibration(report, truth, raw, calibrated)
+    assert report["interval_coverage_raw"] < 0.2 and abs(report["interval_coverage"] - 0.8) < 0.01
+    assert report["interval_width"] > report["interval_width_raw"] == pytest.approx(0.4)
+    assert len(report["interval_coverage_by_step"]) == 2 and report["quantile_crossings"] == 0
