@@ -104,6 +104,34 @@ def ets(season: int, *, damped: bool = True, max_history: int | None = None) -> 
     return fit_predict
 
 
+def window_forecaster(predict: Callable[..., np.ndarray], lookback: int,
+                      timestamps: Mapping[str, np.ndarray] | None = None) -> Forecaster:
+    """A trained window model as a forecaster that is *not* refitted: it forecasts from the
+    last ``lookback`` rows of each history.
+
+    Args:
+        predict: ``predict(windows [N, lookback, features])`` (or ``predict(windows,
+            window_timestamps [N, lookback])`` with ``timestamps``) returning the point forecast
+            ``[N, horizon, targets]``.
+        lookback: the model's input steps.
+        timestamps: ``{id: epoch seconds [T]}`` of every series, for models with calendar
+            features.
+    """
+
+    def fit_predict(histories, horizon: int, num_targets: int):
+        keys = list(histories)
+        windows = np.stack([histories[k][-lookback:] for k in keys])
+        if timestamps is None:
+            out = predict(windows)
+        else:
+            stamps = np.stack([timestamps[k][len(histories[k]) - lookback : len(histories[k])]
+                               for k in keys])
+            out = predict(windows, stamps)
+        return {k: np.asarray(out[i])[:horizon, :num_targets] for i, k in enumerate(keys)}
+
+    return fit_predict
+
+
 def origin_positions(test_start: int, length: int, horizon: int, origins: int) -> list[int]:
     """``origins`` forecast origins spread evenly from ``test_start`` to ``length - horizon``."""
     last = length - horizon

@@ -167,6 +167,22 @@ def default_season_length(frequency: str) -> int:
     return 1
 
 
+def resolve_season_length(explicit: int | None, frequency: str | None, lookback: int
+                          ) -> tuple[int, str | None]:
+    """``(season, note)``: the user's ``data.season_length`` if set, else
+    :func:`default_season_length` of ``frequency`` — or 1 with a note when that default does
+    not fit in ``lookback`` (the seasonal-naive baseline needs a full season in each window;
+    an explicit season that does not fit stays the caller's error)."""
+    if explicit:
+        return int(explicit), None
+    season = default_season_length(frequency) if frequency else 1
+    if season > lookback:
+        return 1, (f"season_length {season} of frequency {frequency} exceeds data.lookback "
+                   f"({lookback}); using 1 (set data.lookback >= {season} for the seasonal "
+                   "baseline)")
+    return season, None
+
+
 def calendar_periods(frequency: str) -> tuple[str, ...]:
     """The cycles worth encoding for ``frequency`` (see ``kerazoo.layers.CalendarFeatures``):
     month of year below a quarter, day of week for daily steps (not business days: five values),

@@ -70,3 +70,29 @@ def test_refit_backtest_joins_the_report_verdict():
     assert report["mase_ets_refit"] == 0.4 and report["backtest_refit"] is result
     assert report["verdict"] == ("beats seasonal naive (MASE 0.400 vs 0.800); refit: does NOT "
                                  "beat ets (MASE 0.500 vs 0.400 over 3 refit origin(s))")
+
+
+def test_window_forecaster_uses_the_last_lookback_rows_and_their_timestamps():
+    values = np.arange(50.0)[:, None]
+    stamps = {"a": np.arange(50.0) * 86_400}
+    seen = []
+
+    def predict(windows, window_stamps):
+        seen.append((windows.copy(), window_stamps.copy()))
+        return np.repeat(windows[:, -1:, :], 4, axis=1)
+
+    forecaster = series_baselines.window_forecaster(predict, 10, timestamps=stamps)
+    result = series_baselines.backtest_refit({"a": values}, {"model": forecaster}, horizon=4,
+                                             num_targets=1, test_start=40, origins=[0, 6])
+    np.testing.assert_array_equal(seen[0][0][0, :, 0], np.arange(30.0, 40.0))
+    np.testing.assert_array_equal(seen[1][1][0], np.arange(36.0, 46.0) * 86_400)
+    np.testing.assert_allclose(result["origins"][0]["model"]["mae"], np.mean([1, 2, 3, 4]))
+
+
+def test_season_defaults_fit_the_lookback():
+    from kerazoo.recipes.series_calendar import resolve_season_length
+
+    assert resolve_season_length(None, "MS", 24) == (12, None)
+    assert resolve_season_length(7, "MS", 24) == (7, None)
+    season, note = resolve_season_length(None, "W-SUN", 30)
+    assert season == 1 and "season_length 52 of frequency W-SUN exceeds data.lookback (30)" in note
