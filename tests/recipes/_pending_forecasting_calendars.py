@@ -66,7 +66,7 @@ def test_calendar_csv_trains_evaluates_exports_and_predicts_future_timestamps(
     stamps = _write_csv(csv, freq, start, rows)
     run = tmp_path / "run"
     assert _train(run, csv, f"data.lookback={lookback}", f"data.horizon={horizon}") == 0
-    report = json.loads((run / "evaluation.json").read_text())["test"]
+    report = json.loads((run / "evaluation.json").read_text())
     assert report["frequency"] == alias and np.isfinite(report["mase"])
     assert "ets" in report["verdict"]
     assert main(["evaluate", str(run)]) == 0
@@ -93,7 +93,7 @@ def test_missing_month_is_filled_or_refused_naming_it(tmp_path, capsys):
     assert "1955-06 missing" in capsys.readouterr().err
     assert _train(tmp_path / "filled", csv, "data.fill_policy=interpolate", "data.lookback=24",
                   "data.horizon=6") == 0
-    report = json.loads((tmp_path / "filled" / "evaluation.json").read_text())["test"]
+    report = json.loads((tmp_path / "filled" / "evaluation.json").read_text())
     assert report["filled_rows"] == 1
 
 
@@ -116,7 +116,7 @@ def test_calibrated_coverage_on_co2_and_generated(tmp_path):
         run = tmp_path / source
         api.train("time_series_forecasting", run, verbose=False,
                   overrides=[f"data.source={source}", "train.loss=quantile", "train.epochs=10"])
-        report = json.loads((run / "evaluation.json").read_text())["test"]
+        report = json.loads((run / "evaluation.json").read_text())
         assert abs(report["interval_coverage"] - 0.8) <= 0.05, report
         assert report["interval_width"] > 0 and "interval_coverage_raw" in report
 
@@ -128,7 +128,7 @@ def test_ets_beside_the_model_and_refit_backtest(tmp_path):
     api.train("time_series_forecasting", run, verbose=False,
               overrides=["train.epochs=1", "data.lookback=60", "data.horizon=12",
                          "data.backtest_refit=true", "data.backtest_origins=2"])
-    report = json.loads((run / "evaluation.json").read_text())["test"]
+    report = json.loads((run / "evaluation.json").read_text())
     refit = report["backtest_refit"]
     assert set(refit["mase"]) >= {"model", "ets", "seasonal_naive", "last_value"}
     assert len(refit["origins"]) == 2 and "refit: " in report["verdict"]
