@@ -172,3 +172,28 @@ def test_calendar_features_match_pandas():
     assert tuple(month_only.shape) == (500, 2)
     with pytest.raises(ValueError, match="periods"):
         CalendarFeatures(periods=["week_of_year"])
+
+
+@pytest.mark.tf_only
+def test_saved_model_computes_calendar_features_from_the_timestamps_it_is_given(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from kerazoo.layers import CalendarFeatures
+
+    window = keras.Input((6, 1), name="window")
+    times = keras.Input((6,), dtype="float64", name="timestamps")
+    calendar = keras.ops.cast(CalendarFeatures(["month_of_year"])(times), "float32")
+    x = keras.layers.Concatenate()([window, calendar])
+    model = keras.Model([window, times], keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    stamps = series_calendar.epoch_seconds(
+        series_calendar.calendar(np.datetime64("2023-11-01"), np.datetime64("2024-04-01"), "MS"))
+    values = np.arange(6, dtype="float32").reshape(1, 6, 1)
+    expected = keras.ops.convert_to_numpy(model([values, stamps[None].astype("float64")]))
+    model.export(tmp_path / "export", format="tf_saved_model")
+    loaded = tf.saved_model.load(str(tmp_path / "export"))
+    served = loaded.serve([tf.constant(values), tf.constant(stamps[None].astype("float64"))])
+    np.testing.assert_allclose(served.numpy(), expected, rtol=1e-6)
+    shifted = loaded.serve(
+        [tf.constant(values), tf.constant(stamps[None].astype("float64") + 86_400 * 92)])
+    assert not np.allclose(shifted.numpy(), expected)  # other months, other forecast
