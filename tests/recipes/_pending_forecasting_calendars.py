@@ -12,8 +12,8 @@ names ETS; ``kerazoo predict --csv`` prints future timestamps on the calendar.
 
 ``_pending_forecasting_wiring.patch`` beside this file is that wiring (minus calendar features in
 the model) against recipes/time_series_forecasting.py at 57a597e: with it applied, every test
-here passed on 2026-12-02 (``pytest tests/recipes/_pending_forecasting_calendars.py``: 10
-passed), and tests/recipes/test_forecasting.py still passed (11 passed; the saved_model_cli test
+here passed on 2026-12-02 (``pytest tests/recipes/_pending_forecasting_calendars.py``, in
+three runs: 3 + 6 + 1 passed), and tests/recipes/test_forecasting.py still passed (11 passed; the saved_model_cli test
 deselected: no saved_model_cli in this .venv).
 """
 
