@@ -132,6 +132,14 @@ def window_forecaster(predict: Callable[..., np.ndarray], lookback: int,
     return fit_predict
 
 
+def ets_available() -> bool:
+    """Whether statsmodels (the ``forecasting`` extra) is installed; without it a report lists
+    the naive baselines only and says how to add ETS."""
+    import importlib.util
+
+    return importlib.util.find_spec("statsmodels") is not None
+
+
 def origin_positions(test_start: int, length: int, horizon: int, origins: int) -> list[int]:
     """``origins`` forecast origins spread evenly from ``test_start`` to ``length - horizon``."""
     last = length - horizon

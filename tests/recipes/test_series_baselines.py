@@ -96,3 +96,7 @@ def test_season_defaults_fit_the_lookback():
     assert resolve_season_length(7, "MS", 24) == (7, None)
     season, note = resolve_season_length(None, "W-SUN", 30)
     assert season == 1 and "season_length 52 of frequency W-SUN exceeds data.lookback (30)" in note
+
+
+def test_ets_availability_is_reported():
+    assert series_baselines.ets_available() is True  # statsmodels is in the dev extra
