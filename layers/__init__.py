@@ -10,6 +10,7 @@ __all__: list[str] = []
 # --- modern building blocks (DropPath, SqueezeExcitation, ... ) ---
 from kerazoo.layers.arc_margin_head import ArcMarginHead
 from kerazoo.layers.attention_pooling_1d import AttentionPooling1D
+from kerazoo.layers.calendar_features import CalendarFeatures
 from kerazoo.layers.drop_path import DropPath
 from kerazoo.layers.layer_scale import LayerScale
 from kerazoo.layers.mfcc import MFCC
@@ -67,6 +68,7 @@ __all__ += [
 __all__ += [
     "ArcMarginHead",
     "AttentionPooling1D",
+    "CalendarFeatures",
     "DropPath",
     "LayerScale",
     "MFCC",

@@ -74,6 +74,7 @@ def forecast_report(inputs, truth, outputs, *, owners, mase_scale, season: int, 
         low, high = outputs[..., 0], outputs[..., -1]
         report["quantiles"] = list(quantiles)
         report["interval_coverage"] = float(np.mean((truth >= low) & (truth <= high)))
+        report["interval_width"] = float(np.mean(high - low))
         report["nominal_coverage"] = float(quantiles[-1] - quantiles[0])
         levels = np.asarray(quantiles)
         error = truth[..., None] - outputs
@@ -83,6 +84,39 @@ def forecast_report(inputs, truth, outputs, *, owners, mase_scale, season: int, 
     report["backtest_mase"] = float(np.mean([o["mase"] for o in report["backtest"]])) \
         if report["backtest"] else float("nan")
     return report
+
+
+def add_calibration(report: dict[str, Any], truth, raw_outputs, calibrated_outputs) -> None:
+    """Records the outer interval before and after conformal calibration in ``report``
+    (``interval_coverage`` and ``interval_width`` become the calibrated ones; the raw ones stay as
+    ``interval_coverage_raw`` / ``interval_width_raw``) and re-scores pinball and crossings on
+    the calibrated quantiles. See :mod:`kerazoo.recipes.series_intervals`."""
+    from kerazoo.recipes.series_intervals import interval_coverage
+
+    raw, calibrated = interval_coverage(truth, raw_outputs), interval_coverage(
+        truth, calibrated_outputs)
+    report["interval_coverage_raw"], report["interval_width_raw"] = raw["coverage"], raw["width"]
+    report["interval_coverage"], report["interval_width"] = (calibrated["coverage"],
+                                                             calibrated["width"])
+    report["interval_coverage_by_step"] = calibrated["coverage_by_step"]
+    report["interval_calibration"] = "split conformal (CQR) on the validation windows"
+    levels = np.asarray(report.get("quantiles", []))
+    if len(levels) == calibrated_outputs.shape[-1]:
+        error = truth[..., None] - calibrated_outputs
+        report["pinball"] = float(np.mean(np.maximum(levels * error, (levels - 1) * error)))
+        report["quantile_crossings"] = float(np.mean(np.diff(calibrated_outputs, axis=-1) < 0))
+
+
+def add_refit_backtest(report: dict[str, Any], result: dict[str, Any], model: str = "model"
+                       ) -> None:
+    """Adds a :func:`kerazoo.recipes.series_baselines.backtest_refit` result (whose forecasters
+    include ``model``) as ``backtest_refit``, ``mase_<name>_refit`` per forecaster, and its
+    verdict after the report's: ``...; refit: beats ets (MASE ... over 3 refit origin(s))``."""
+    report["backtest_refit"] = result
+    for name, value in result["mase"].items():
+        report[f"mase_{name}_refit"] = value
+    if result.get("verdict"):
+        report["verdict"] = f"{report.get('verdict', '')}; refit: {result['verdict']}".lstrip("; ")
 
 
 def backtest(inputs, truth, point, scale, season, num_targets, origins: int) -> list[dict]:

@@ -1,8 +1,10 @@
 """Time-series sources for the forecasting recipe: CSV files, the embedded CO2 series, synthetic.
 
-Everything here is NumPy (no pandas, no TensorFlow): a source is read into a :class:`Series`
-table (timestamps, one value matrix per series id), checked, gap-filled by the chosen policy and
-split chronologically. Every problem a user can cause raises a one-line ``DataError`` naming the
+Everything here is NumPy (no TensorFlow; pandas only for calendars, through
+:mod:`kerazoo.recipes.series_calendar`): a source is read into a :class:`Series` table
+(timestamps, one value matrix per series id), placed on the calendar of its frequency (inferred
+or given: ``D``, ``B``, ``W-SUN``, ``MS``, ``ME``, ``QS``, ``YS``, ``h``, ...), checked,
+gap-filled by the chosen policy and split chronologically. Every problem a user can cause raises a one-line ``DataError`` naming the
 file, column, row or value.
 
 Example:
@@ -41,32 +43,33 @@ class OneSeries:
 
 @dataclass
 class Series:
-    """A validated table: series by id, the column names and what filling did."""
+    """A validated table: series by id, the column names and what filling did.
+
+    ``frequency`` is the pandas alias of the calendar every series is regular on (``MS``,
+    ``B``, ``h``, ...); ``step`` its nominal length (exact for fixed frequencies)."""
 
     series: dict[str, OneSeries]
     columns: list[str]
     num_targets: int
     step: np.timedelta64 | None = None
     notes: list[str] = field(default_factory=list)
+    frequency: str | None = None
 
 
 def _parse_timestamp(text: str) -> np.datetime64:
-    text = text.strip()
-    try:
-        return np.datetime64(text.replace(" ", "T") if " " in text else text, "s")
-    except ValueError:
-        pass
-    # Plain integers (a step counter or Unix seconds) are allowed as timestamps.
-    try:
-        return np.datetime64(int(text), "s")
-    except ValueError:
-        raise ValueError(text) from None
+    from kerazoo.recipes.series_calendar import parse_timestamp
+
+    return parse_timestamp(text)
 
 
 def parse_csv_text(text: str, name: str, *, timestamp_column: str, targets: list[str],
                    covariates: list[str] | None = None, id_column: str | None = None,
-                   fill_policy: str = "interpolate") -> Series:
+                   fill_policy: str = "interpolate", frequency: str | None = None) -> Series:
     """Read, check and gap-fill a CSV table (see :func:`load_csv`)."""
+    from kerazoo.recipes import series_calendar
+
+    if frequency is not None:
+        frequency = series_calendar.canonical(frequency)
     if fill_policy not in FILL_POLICIES:
         raise ConfigError(f"Config key 'data.fill_policy' must be one of "
                           f"{', '.join(FILL_POLICIES)}. Received: {fill_policy!r}")
@@ -110,7 +113,6 @@ def parse_csv_text(text: str, name: str, *, timestamp_column: str, targets: list
         groups.setdefault(key, []).append((stamp, values, line))
     if not groups:
         raise DataError(f"{name}: no data rows below the header.")
-    steps = []
     raw = {}
     for key, rows in groups.items():
         stamps = np.array([r[0] for r in rows])
@@ -119,24 +121,43 @@ def parse_csv_text(text: str, name: str, *, timestamp_column: str, targets: list
         order = np.diff(stamps.astype("int64"))
         if (order == 0).any():
             k = int(np.flatnonzero(order == 0)[0])
+            hint = ("" if str(stamps[k]).endswith("T00:00:00") else
+                    " (naive local times repeat an hour when daylight saving ends: write UTC or "
+                    "ISO 8601 with the UTC offset, e.g. 2024-10-27T02:00+01:00)")
             raise DataError(f"{where}: duplicate timestamp {stamps[k]} on rows {lines[k]} and "
-                            f"{lines[k + 1]}.")
+                            f"{lines[k + 1]}{hint}.")
         if (order < 0).any():
             k = int(np.flatnonzero(order < 0)[0])
             raise DataError(f"{where}: timestamps are not increasing: row {lines[k + 1]} "
                             f"({stamps[k + 1]}) comes after row {lines[k]} ({stamps[k]}); "
                             "sort the file by time.")
-        if len(order):
-            steps.append(np.median(order))
         raw[key] = (stamps, np.array([r[1] for r in rows], np.float64), lines)
-    if not steps:
-        raise DataError(f"{name}: too few rows to infer the time step.")
-    step = np.timedelta64(int(np.median(steps)), "s")
-    table = Series({}, value_columns, len(targets), step)
+    inferred = {}
+    for key, (stamps, _, lines) in raw.items():
+        if frequency is None and len(stamps) >= 2:
+            where = f"{name}" + (f" (series {key!r})" if id_column else "")
+            inferred[key] = series_calendar.infer_frequency(stamps, lines, where)
+    if frequency is None:
+        if not inferred:
+            raise DataError(f"{name}: too few rows to infer the time step.")
+        kinds = list(dict.fromkeys(inferred.values()))  # in file order
+        if len(kinds) > 1:
+            a, b = (next(k for k, v in inferred.items() if v == kind) for kind in kinds[:2])
+            raise DataError(f"{name}: series {a!r} is {kinds[0]} but series {b!r} is {kinds[1]};"
+                            " every series of a file must have one frequency (or set "
+                            "data.frequency).")
+        frequency = kinds[0]
+    table = Series({}, value_columns, len(targets), None, frequency=frequency)
+    spacing = []
     for key, (stamps, values, lines) in raw.items():
         where = f"{name}" + (f" (series {key!r})" if id_column else "")
-        table.series[key] = _regularize(where, stamps, values, lines, step, value_columns,
+        table.series[key] = _regularize(where, stamps, values, lines, frequency, value_columns,
                                         fill_policy, table.notes)
+        spacing.append(np.diff(table.series[key].timestamps.astype(np.int64)))
+    spacing = np.concatenate(spacing)
+    # The nominal step (exact for fixed frequencies, the median spacing for calendar ones):
+    # kept for callers that predate calendars; use table.frequency for timestamps.
+    table.step = np.timedelta64(int(np.median(spacing)) if len(spacing) else 0, "s")
     for position, column in enumerate(value_columns):
         stacked = np.concatenate([s.values[:, position] for s in table.series.values()])
         if np.nanstd(stacked) == 0:
@@ -145,16 +166,11 @@ def parse_csv_text(text: str, name: str, *, timestamp_column: str, targets: list
     return table
 
 
-def _regularize(where, stamps, values, lines, step, columns, policy, notes) -> OneSeries:
-    offsets = (stamps - stamps[0]).astype("int64")
-    step_s = int(step.astype("int64"))
-    slots = offsets / step_s
-    if not np.allclose(slots, np.round(slots)):
-        k = int(np.flatnonzero(~np.isclose(slots, np.round(slots)))[0])
-        raise DataError(f"{where}: row {lines[k]} ({stamps[k]}) is off the regular "
-                        f"{_step_text(step)} grid that the other rows follow.")
-    slots = np.round(slots).astype(np.int64)
-    full = np.full((int(slots[-1]) + 1, values.shape[1]), np.nan)
+def _regularize(where, stamps, values, lines, frequency, columns, policy, notes) -> OneSeries:
+    from kerazoo.recipes import series_calendar
+
+    grid, slots = series_calendar.place_on_calendar(stamps, lines, where, frequency)
+    full = np.full((len(grid), values.shape[1]), np.nan)
     full[slots] = values
     missing_rows = len(full) - len(values)
     nan_mask = np.isnan(full)
@@ -162,10 +178,14 @@ def _regularize(where, stamps, values, lines, step, columns, policy, notes) -> O
         if policy == "error":
             if missing_rows:
                 gap = int(np.flatnonzero(np.diff(slots) > 1)[0])
+                count = int(slots[gap + 1] - slots[gap] - 1)
+                missing = grid[slots[gap] + 1 : slots[gap + 1]]
+                named = ", ".join(series_calendar.label(t, frequency) for t in missing[:3])
                 raise DataError(
-                    f"{where}: gap of {int(slots[gap + 1] - slots[gap] - 1)} missing "
-                    f"{_step_text(step)} step(s) after row {lines[gap]} ({stamps[gap]}); set "
-                    "data.fill_policy=ffill or interpolate to fill gaps.")
+                    f"{where}: gap of {count} missing {series_calendar.describe(frequency)} "
+                    f"step(s) after row {lines[gap]} ({stamps[gap]}): {named}"
+                    f"{', ...' if count > 3 else ''} missing; set data.fill_policy=ffill or "
+                    "interpolate to fill gaps.")
             row, column = (int(v) for v in np.argwhere(np.isnan(values))[0])
             raise DataError(f"{where}: row {lines[row]}, column {columns[column]!r} is empty/NaN;"
                             " set data.fill_policy=ffill or interpolate to fill it.")
@@ -183,17 +203,7 @@ def _regularize(where, stamps, values, lines, step, columns, policy, notes) -> O
                 full[:, column] = full[last, column]
         notes.append(f"{where}: {int(nan_mask.any(axis=1).sum())} row(s) filled by {policy} "
                      f"({missing_rows} missing timestamp(s))")
-    timestamps = stamps[0] + np.arange(len(full)) * step
-    return OneSeries(timestamps, full, int(nan_mask.any(axis=1).sum()))
-
-
-def _step_text(step: np.timedelta64) -> str:
-    seconds = int(step.astype("int64"))
-    for unit, size in (("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count}-{unit}" if count != 1 else unit
-    return f"{seconds}-second"
+    return OneSeries(grid, full, int(nan_mask.any(axis=1).sum()))
 
 
 def load_csv(path: str | Path, **kwargs) -> Series:
@@ -205,7 +215,8 @@ def load_csv(path: str | Path, **kwargs) -> Series:
             or integer steps), ``targets`` (columns to forecast), ``covariates`` (extra input
             columns, known in the lookback window only), ``id_column`` (names the series when
             the file holds several), ``fill_policy`` (``error``, ``ffill`` or ``interpolate``
-            for gaps and NaNs).
+            for gaps and NaNs), ``frequency`` (a pandas alias such as ``MS``, ``B`` or ``h``;
+            ``None`` infers it, see :func:`kerazoo.recipes.series_calendar.infer_frequency`).
     """
     path = Path(path)
     if not path.is_file():

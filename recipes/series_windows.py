@@ -8,7 +8,9 @@ per-replica batches, skips/takes/shards whole batches exactly like ``make_pipeli
 and every replica layout see the same batches) and gathers each batch of windows with one
 vectorized ``tf.gather``: no per-window ``tf.data`` element at all, and never the
 ``lookback``-times larger matrix of all windows in memory. :func:`window_dataset` gives the same
-windows unbatched, in start order.
+windows unbatched, in start order. With ``timestamps`` (epoch seconds of every row, float64), a
+window's input is the pair ``(window, its lookback timestamps)``, for a model that computes
+calendar features inside (``kerazoo.layers.CalendarFeatures``).
 
 Example:
 
@@ -29,7 +31,7 @@ CHUNK = 1024
 
 
 def window_dataset(values: np.ndarray, starts: np.ndarray, *, lookback: int, horizon: int,
-                   targets: int) -> tf.data.Dataset:
+                   targets: int, timestamps: np.ndarray | None = None) -> tf.data.Dataset:
     """Unbatched ``(window [lookback, features], target [horizon, targets])`` in start order.
 
     Args:
@@ -39,20 +41,29 @@ def window_dataset(values: np.ndarray, starts: np.ndarray, *, lookback: int, hor
         lookback: input steps.
         horizon: target steps.
         targets: the first ``targets`` features are forecast.
+        timestamps: optional ``[rows]`` epoch seconds; the input becomes ``(window,
+            timestamps [lookback] float64)``.
     """
-    gather = gather_windows(values, lookback=lookback, horizon=horizon, targets=targets)
+    gather = gather_windows(values, lookback=lookback, horizon=horizon, targets=targets,
+                            timestamps=timestamps)
     return (tf.data.Dataset.from_tensor_slices(np.asarray(starts, np.int64))
             .batch(CHUNK).map(gather).unbatch())
 
 
-def gather_windows(values: np.ndarray, *, lookback: int, horizon: int, targets: int):
-    """A ``tf.data`` map function ``starts [batch] (, anything) -> (windows, targets)``."""
+def gather_windows(values: np.ndarray, *, lookback: int, horizon: int, targets: int,
+                   timestamps: np.ndarray | None = None):
+    """A ``tf.data`` map function ``starts [batch] (, anything) -> (windows, targets)``
+    (``((windows, window timestamps), targets)`` with ``timestamps``)."""
     constant = tf.constant(values, tf.float32)
     offsets = tf.range(lookback + horizon, dtype=tf.int64)
+    stamps = None if timestamps is None else tf.constant(np.asarray(timestamps, np.float64))
 
     def gather(starts, *_):
         blocks = tf.gather(constant, starts[:, None] + offsets[None])
-        return blocks[:, :lookback], blocks[:, lookback:, :targets]
+        if stamps is None:
+            return blocks[:, :lookback], blocks[:, lookback:, :targets]
+        window_stamps = tf.gather(stamps, starts[:, None] + offsets[None, :lookback])
+        return (blocks[:, :lookback], window_stamps), blocks[:, lookback:, :targets]
 
     return gather
 
@@ -60,13 +71,14 @@ def gather_windows(values: np.ndarray, *, lookback: int, horizon: int, targets: 
 def batched_windows(values: np.ndarray, starts: np.ndarray, *, lookback: int, horizon: int,
                     targets: int, per_replica_batch: int, training: bool, seed: int = 0,
                     epoch: int = 0, input_context: tf.distribute.InputContext | None = None,
-                    skip_global_steps: int = 0, take_global_steps: int | None = None
-                    ) -> tf.data.Dataset:
+                    skip_global_steps: int = 0, take_global_steps: int | None = None,
+                    timestamps: np.ndarray | None = None) -> tf.data.Dataset:
     """Per-replica batches of windows for one epoch (training) or one pass (evaluation).
 
     Training permutes all starts (a full shuffle, not a buffer) and drops the last partial
     batch; evaluation keeps start order and every window. The other arguments mean what they
-    mean for :func:`kerazoo.recipes.data.make_pipeline`.
+    mean for :func:`kerazoo.recipes.data.make_pipeline`; ``timestamps`` as in
+    :func:`window_dataset`.
     """
     from kerazoo.recipes.data import epoch_seed
 
@@ -88,5 +100,6 @@ def batched_windows(values: np.ndarray, starts: np.ndarray, *, lookback: int, ho
         dataset = dataset.take(take_global_steps * replicas)
     if input_context is not None and input_context.num_input_pipelines > 1:
         dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    gather = gather_windows(values, lookback=lookback, horizon=horizon, targets=targets)
+    gather = gather_windows(values, lookback=lookback, horizon=horizon, targets=targets,
+                            timestamps=timestamps)
     return dataset.map(gather).prefetch(tf.data.AUTOTUNE)

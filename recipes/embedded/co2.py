@@ -8,8 +8,8 @@ Example:
 
 >>> from kerazoo.recipes.embedded import co2
 >>> table = co2.load()
->>> len(table.series["co2"].values), table.series["co2"].filled
-(2284, 59)
+>>> len(table.series["co2"].values), table.series["co2"].filled, table.frequency
+(2284, 59, 'W-SAT')
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from importlib import resources
 FILE = "data/co2_weekly.csv"
 LICENSE = "public domain (NOAA / Scripps Mauna Loa CO2 record, as shipped by statsmodels)"
 SEASON_LENGTH = 52
+FREQUENCY = "W-SAT"  # weeks ending on Saturday, the source's dates
 
 
 def text() -> str:
@@ -26,16 +27,18 @@ def text() -> str:
     return resources.files("kerazoo.recipes.embedded").joinpath(FILE).read_text()
 
 
-def load(fill_policy: str = "interpolate"):
+def load(fill_policy: str = "interpolate", frequency: str | None = FREQUENCY):
     """The series as a :class:`kerazoo.recipes.series_sources.Series` with id ``co2``.
 
     Args:
         fill_policy: how the 59 missing weeks are filled (``interpolate`` or ``ffill``;
             ``error`` refuses the gaps).
+        frequency: the calendar (a pandas alias). Defaults to ``"W-SAT"``; ``None`` infers it
+            (the same).
     """
     from kerazoo.recipes.series_sources import parse_csv_text
 
     table = parse_csv_text(text(), "co2 (embedded)", timestamp_column="date", targets=["co2"],
-                           fill_policy=fill_policy)
+                           fill_policy=fill_policy, frequency=frequency)
     table.series = {"co2": table.series["series"]}
     return table

@@ -52,6 +52,13 @@ CONFORMANCE_CASES: dict[str, dict] = {
     # --- modern building blocks ---
     "ArcMarginHead": {"init_kwargs": {"num_classes": 3}, "input_shape": (2, 4)},
     "AttentionPooling1D": {"init_kwargs": {"units": 4}, "input_shape": (2, 5, 3)},
+    "CalendarFeatures": {
+        "init_kwargs": {},
+        # Epoch seconds of a few days around month ends (float64: a timestamp needs the bits).
+        "input_data": __import__("numpy").array(
+            [[1_706_659_200.0, 1_706_745_600.0, 1_709_251_200.0],
+             [1_711_846_800.0, 1_711_933_200.0, 1_735_686_000.0]], "float64"),
+    },
     "DropPath": {"init_kwargs": {"rate": 0.3, "seed": 1}, "input_shape": (4, 3, 2)},
     "LayerScale": {"init_kwargs": {"init_values": 0.1}, "input_shape": (2, 3, 4)},
     "MFCC": {"init_kwargs": {"num_mfcc": 4, "axis": -1}, "input_shape": (2, 5, 8)},

@@ -198,3 +198,37 @@ def test_synthetic_source_with_covariate():
     data = task.prepare_data()
     assert data.info["series"] == ["a", "b"] and data.feature_spec == ((24, 2), "float32")
     assert data.info["season_length"] == 12 and data.sizes["train"] > 0
+
+
+def test_windows_carry_their_timestamps_for_calendar_features():
+    import keras
+
+    from kerazoo.layers import CalendarFeatures
+    from kerazoo.recipes.series_calendar import epoch_seconds
+    from kerazoo.recipes.series_windows import batched_windows, window_dataset
+
+    table = parse_csv_text(
+        "date,value\n" + "".join(f"{1950 + i // 12}-{i % 12 + 1:02d}-01,{np.sin(i / 2):.3f}\n"
+                                 for i in range(120)),
+        "monthly.csv", timestamp_column="date", targets=["value"])
+    one = table.series["series"]
+    values, stamps = one.values.astype("float32"), epoch_seconds(one.timestamps)
+    (window, window_stamps), target = next(iter(window_dataset(
+        values, np.array([7]), lookback=24, horizon=12, targets=1, timestamps=stamps)))
+    assert window_stamps.dtype == "float64" and tuple(window_stamps.shape) == (24,)
+    np.testing.assert_array_equal(window_stamps.numpy(), stamps[7:31])
+    np.testing.assert_array_equal(window.numpy(), values[7:31])
+    # A model taking (window, timestamps) with the calendar computed inside trains on batches.
+    inputs = keras.Input((24, 1), name="window")
+    times = keras.Input((24,), dtype="float64", name="timestamps")
+    calendar = CalendarFeatures(periods=["month_of_year"])(times)
+    x = keras.layers.Concatenate()([inputs, keras.ops.cast(calendar, "float32")])
+    model = keras.Model([inputs, times], keras.layers.Dense(12)(keras.layers.Flatten()(x)))
+    model.compile("adam", "mae")
+    batches = batched_windows(values, np.arange(0, 80), lookback=24, horizon=12, targets=1,
+                              per_replica_batch=16, training=True, timestamps=stamps)
+    history = model.fit(batches.map(lambda x, y: (x, y[..., 0])), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    january = keras.ops.convert_to_numpy(CalendarFeatures(periods=["month_of_year"])(
+        stamps[:1].astype("float64")))
+    np.testing.assert_allclose(january, [[0.0, 1.0]], atol=1e-6)
