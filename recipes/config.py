@@ -297,7 +297,9 @@ def load_yaml(config: Any, path: str | Path) -> Any:
     except FileNotFoundError:
         raise ConfigError(f"Config file not found: {path}") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        raise ConfigError(f"{_yaml_where(path, error)}: not valid YAML "
+                          f"({getattr(error, 'problem', None) or str(error).splitlines()[0]})"
+                          ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level.")
     task = data.get("task")
@@ -307,6 +309,12 @@ def load_yaml(config: Any, path: str | Path) -> Any:
         return merge(config, data)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
+
+
+def _yaml_where(path: Path, error: Exception) -> str:
+    """``path:line:column`` of a YAML error (1-based, as editors count), or just ``path``."""
+    mark = getattr(error, "problem_mark", None)
+    return f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
 
 
 def validate(config: ExperimentConfig) -> None:

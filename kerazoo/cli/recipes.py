@@ -153,5 +153,7 @@ def run_export(args: argparse.Namespace) -> int:
                 # The raw-pixel signature only: image decoding has no TFLite kernel.
                 signature_keys=["serving_default"],
             ))
+    if target.is_file():
+        target.chmod(0o644)  # temp files are made 0600; exports are meant to be shared
     print(target)
     return 0
