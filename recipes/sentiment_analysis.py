@@ -181,8 +181,6 @@ class SentimentAnalysis(ClassificationTask):
                 f"Config key 'model.name': {self.config.model.name!r} is not a text model; "
                 f"choose from {', '.join(TEXT_MODELS)} (or mlp, transformer)."
             )
-        if data.pretrained_vectors and not Path(data.pretrained_vectors).is_file():
-            raise DataError(f"data.pretrained_vectors: file not found: {data.pretrained_vectors}")
 
     # ----- data -----
     def prepare_data(self) -> TextData:
@@ -190,8 +188,10 @@ class SentimentAnalysis(ClassificationTask):
 
         import keras
 
-        prepared = super().prepare_data()
         data = self.config.data
+        if data.pretrained_vectors and not Path(data.pretrained_vectors).is_file():
+            raise DataError(f"data.pretrained_vectors: file not found: {data.pretrained_vectors}")
+        prepared = super().prepare_data()
         # Adapted on the training texts only (never validation or test).
         adapter = keras.layers.TextVectorization(max_tokens=data.vocab_size, ngrams=data.ngrams)
         adapter.adapt(prepared.splits["train"].map(lambda text, _: text).batch(1024))
