@@ -459,7 +459,8 @@ class TimeSeriesForecasting(Task):
         return [self.headline_metric, "mae", "rmse"]
 
     def card_sections(self, data) -> dict[str, str]:
-        return {"labels": f"forecasts {', '.join(data.info['targets'])}, "
+        targets = ", ".join(data.info["targets"])
+        return {"labels": f"no classes (regression): forecasts {targets}, "
                           f"{self.config.data.horizon} steps ahead",
                 "details": "Baselines, backtest and per-step errors are in `evaluation.json`, "
                            "example forecasts in\n`forecast_plot.png`, the training curves in "
