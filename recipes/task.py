@@ -57,6 +57,21 @@ class PreparedData:
     feature_spec: tuple[tuple[int, ...], str]
     info: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_arrays(cls, splits: dict[str, tuple[np.ndarray, np.ndarray]], class_names,
+                    info: dict[str, Any] | None = None, **extra) -> PreparedData:
+        """``{split: (features, int labels)}`` NumPy arrays as ``tf.data`` splits."""
+        import tensorflow as tf
+
+        features = splits["train"][0]
+        return cls(
+            splits={name: tf.data.Dataset.from_tensor_slices((x, np.asarray(y, np.int64)))
+                    for name, (x, y) in splits.items()},
+            sizes={name: len(y) for name, (_, y) in splits.items()},
+            class_names=list(class_names),
+            feature_spec=(tuple(int(d) for d in features.shape[1:]), str(features.dtype)),
+            info=dict(info or {}), **extra)
+
 
 @dataclass(frozen=True)
 class Source:
