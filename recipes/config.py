@@ -259,6 +259,16 @@ def get_key(config: Any, key: str) -> Any:
     return config
 
 
+def set_key(config: Any, key: str, value: Any) -> None:
+    """Set a dotted key in place (``set_key(config, "train.epochs", 3)``); for task defaults."""
+    *parents, last = key.split(".")
+    for part in parents:
+        config = getattr(config, part)
+    if not hasattr(config, last):
+        raise ConfigError(f"Unknown config key '{key}'")
+    setattr(config, last, value)
+
+
 def merge(config: Any, updates: dict[str, Any], prefix: str = "", root: Any = None) -> Any:
     """A copy of ``config`` with nested ``updates`` applied, every key and type checked."""
     root = config if root is None else root

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from kerazoo.recipes.classification import ClassificationTask
-from kerazoo.recipes.config import DataConfig, ExperimentConfig
+from kerazoo.recipes.config import DataConfig
 from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
 
@@ -150,10 +150,8 @@ def _load_digits(task, name):
 def _load_tfds(task, name):
     from kerazoo.recipes import image_sources
 
-    data = task.config.data
-    return image_sources.load_tfds(
-        name, data_dir=data.data_dir, download=data.download, image_size=data.image_size,
-        channels=data.channels, validation_fraction=data.validation_fraction)
+    return image_sources.load_tfds(name, image_size=task.config.data.image_size,
+                                   channels=task.config.data.channels, **task.tfds_options())
 
 
 def _load_folder(task, path):
@@ -170,14 +168,12 @@ def _load_folder(task, path):
 class ImageClassification(ClassificationTask):
     """Image classification with a zoo model: data, model, loss, evaluation and serving.
 
-    Args:
-        config: an ``ExperimentConfig`` from ``default_config()`` with overrides applied.
-
     Example:
 
     >>> from kerazoo.recipes.image_classification import ImageClassification
-    >>> task = ImageClassification(ImageClassification.default_config())
-    >>> task.prepare_data().feature_spec
+    >>> ImageClassification.source_forms(), ImageClassification.augmentations[:3]
+    (['digits', 'tfds:NAME', 'folder:PATH'], ('flip', 'translate', 'brightness'))
+    >>> ImageClassification(ImageClassification.default_config()).prepare_data().feature_spec
     ((8, 8, 1), 'uint8')
     """
 
@@ -188,16 +184,9 @@ class ImageClassification(ClassificationTask):
         "folder": Source(_load_folder, "PATH/CLASS/*.png|jpg", "PATH"),
     }
     augmentations = AUGMENTATIONS
-
-    @classmethod
-    def default_config(cls) -> ExperimentConfig:
-        config = ExperimentConfig(task=cls.name, data=ImageDataConfig())
-        config.train.epochs = 25
-        config.train.batch_size = 32
-        config.train.learning_rate = 3e-3
-        config.train.warmup_steps = 20
-        config.data.augment = ["translate"]
-        return config
+    data_config = ImageDataConfig
+    defaults = {"train.epochs": 25, "train.batch_size": 32, "train.learning_rate": 3e-3,
+                "train.warmup_steps": 20, "data.augment": ["translate"]}
 
     # ----- data -----
     def _augment(self):

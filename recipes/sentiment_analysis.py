@@ -33,7 +33,7 @@ import numpy as np
 
 from kerazoo.errors import ConfigError, DataError
 from kerazoo.recipes.classification import ClassificationTask
-from kerazoo.recipes.config import DataConfig, ExperimentConfig
+from kerazoo.recipes.config import DataConfig
 from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
 
@@ -123,18 +123,14 @@ def _load_folder(task, path):
 def _load_tfds(task, name):
     from kerazoo.recipes import text_sources
 
-    data = task.config.data
-    return text_sources.load_tfds(name, data_dir=data.data_dir, download=data.download,
-                                  text_column=data.text_column, label_column=data.label_column,
-                                  validation_fraction=data.validation_fraction)
+    return text_sources.load_tfds(name, text_column=task.config.data.text_column,
+                                  label_column=task.config.data.label_column,
+                                  **task.tfds_options())
 
 
 @register("recipes", name="sentiment_analysis", task="sentiment_analysis")
 class SentimentAnalysis(ClassificationTask):
     """Text classification with a zoo model on raw strings: data, model, loss, evaluation, serving.
-
-    Args:
-        config: an ``ExperimentConfig`` from ``default_config()`` with overrides applied.
 
     Example:
 
@@ -154,16 +150,9 @@ class SentimentAnalysis(ClassificationTask):
         "tfds": Source(_load_tfds, "imdb_reviews, glue/sst2, ...", "NAME"),
     }
     input_kind = "text"
-
-    @classmethod
-    def default_config(cls) -> ExperimentConfig:
-        config = ExperimentConfig(task=cls.name, data=TextDataConfig())
-        config.model.name = "bilstm_text_classifier"
-        config.train.epochs = 10
-        config.train.batch_size = 32
-        config.train.learning_rate = 3e-3
-        config.train.warmup_steps = 20
-        return config
+    data_config = TextDataConfig
+    defaults = {"model.name": "bilstm_text_classifier", "train.epochs": 10,
+                "train.batch_size": 32, "train.learning_rate": 3e-3, "train.warmup_steps": 20}
 
     def zoo_model_name(self) -> str:
         return ALIASES.get(self.config.model.name, self.config.model.name)

@@ -28,7 +28,7 @@ import numpy as np
 
 from kerazoo.errors import ConfigError
 from kerazoo.recipes.classification import ClassificationTask
-from kerazoo.recipes.config import DataConfig, ExperimentConfig
+from kerazoo.recipes.config import DataConfig
 from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
 
@@ -87,47 +87,38 @@ def _load_folder(task, path):
 def _load_tfds(task, name):
     from kerazoo.recipes import audio_sources
 
-    data = task.config.data
-    return audio_sources.load_tfds(
-        name, data_dir=data.data_dir, download=data.download, clip_samples=task.clip_samples,
-        validation_fraction=data.validation_fraction)
+    return audio_sources.load_tfds(name, clip_samples=task.clip_samples, **task.tfds_options())
 
 
 @register("recipes", name="speech_commands", task="speech_commands")
 class SpeechCommands(ClassificationTask):
     """Keyword spotting with a zoo model on raw waveforms: data, model, loss, metrics, serving.
 
-    Args:
-        config: an ``ExperimentConfig`` from ``default_config()`` with overrides applied.
-
     Example:
 
     >>> from kerazoo.recipes.speech_commands import SpeechCommands
     >>> task = SpeechCommands(SpeechCommands.default_config())
-    >>> data = task.prepare_data()
-    >>> len(data.class_names), data.feature_spec
-    (12, ((16000,), 'float32'))
+    >>> task.clip_samples, task.zoo_model_name()
+    (16000, 'bc_resnet1')
+    >>> task.prepare_data().feature_spec
+    ((16000,), 'float32')
     """
 
     name = "speech_commands"
     sources = {
-        "speech_commands_tiny": Source(_load_embedded, "12 classes of synthesized spoken words (embedded)"),
+        "speech_commands_tiny": Source(_load_embedded,
+                                       "12 classes of synthesized spoken words (embedded)"),
         "folder": Source(_load_folder, "PATH/CLASS/*.wav [+ _background_noise_/]", "PATH"),
         "tfds": Source(_load_tfds, "speech_commands", "NAME"),
     }
     augmentations = AUGMENTATIONS
-
-    @classmethod
-    def default_config(cls) -> ExperimentConfig:
-        config = ExperimentConfig(task=cls.name, data=AudioDataConfig())
-        config.model.name = "bc_resnet1"
-        config.model.batchnorm_momentum = 0.9  # ~500 steps: 0.99 leaves the statistics behind
-        config.train.epochs = 40
-        config.train.batch_size = 32
-        config.train.learning_rate = 5e-3
-        config.train.warmup_steps = 30
-        config.data.augment = ["time_shift", "noise", "spec_augment"]
-        return config
+    data_config = AudioDataConfig
+    defaults = {
+        "model.name": "bc_resnet1",
+        "model.batchnorm_momentum": 0.9,  # ~500 steps: 0.99 leaves the statistics behind
+        "train.epochs": 40, "train.batch_size": 32, "train.learning_rate": 5e-3,
+        "train.warmup_steps": 30, "data.augment": ["time_shift", "noise", "spec_augment"],
+    }
 
     @property
     def clip_samples(self) -> int:

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import difflib
 import inspect
 from collections.abc import Callable
@@ -36,7 +37,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from kerazoo.errors import ConfigError
-from kerazoo.recipes.config import ExperimentConfig, all_keys, get_key
+from kerazoo.recipes.config import (
+    DataConfig,
+    ExperimentConfig,
+    TrainConfig,
+    all_keys,
+    get_key,
+    set_key,
+)
 
 
 @dataclass
@@ -95,7 +103,12 @@ SHARED_KEYS = frozenset(all_keys(ExperimentConfig())) - {"task"}
 
 
 class Task:
-    """Base class of recipes. Subclasses set ``name``, ``sources`` and the ``build_*`` hooks."""
+    """Base class of recipes. Subclasses set ``name``, ``sources`` and the ``build_*`` hooks.
+
+    Args:
+        config: an ``ExperimentConfig`` from ``default_config()`` with overrides applied
+            (``api.resolve_config`` validates it once, ``check_config`` included).
+    """
 
     name: ClassVar[str] = ""
     #: ``{key: Source}``: an embedded data set's name, or a scheme (``tfds``, ``folder``, ``csv``).
@@ -109,13 +122,21 @@ class Task:
     headline_metric: ClassVar[str] = "accuracy"
     #: Named outputs of every serving signature (recorded in ``export.json``).
     output_names: ClassVar[tuple[str, ...]] = ()
+    #: The task's own config sections (subclasses of the shared ones) and its default values.
+    data_config: ClassVar[type] = DataConfig
+    train_config: ClassVar[type] = TrainConfig
+    defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: ExperimentConfig):
         self.config = config
 
     @classmethod
     def default_config(cls) -> ExperimentConfig:
-        return ExperimentConfig(task=cls.name)
+        config = ExperimentConfig(task=cls.name, data=cls.data_config(),
+                                  train=cls.train_config())
+        for key, value in cls.defaults.items():
+            set_key(config, key, copy.deepcopy(value))  # lists must not be shared by configs
+        return config
 
     # ----- configuration -----
     @classmethod
@@ -162,6 +183,12 @@ class Task:
     def zoo_model_name(self) -> str:
         """The registered zoo model ``model.name`` means (tasks may accept aliases)."""
         return self.config.model.name
+
+    def tfds_options(self) -> dict[str, Any]:
+        """The ``data`` keys every ``tfds:NAME`` loader takes."""
+        data = self.config.data
+        return {"data_dir": data.data_dir, "download": data.download,
+                "validation_fraction": data.validation_fraction}
 
     def zoo_options(self) -> dict[str, Any]:
         """Builder keywords from ``model.options`` (already checked by ``check_config``)."""

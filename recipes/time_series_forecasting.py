@@ -152,9 +152,6 @@ def _columns(task) -> dict:
 class TimeSeriesForecasting(Task):
     """Multi-horizon forecasting with a zoo model: windows, model, loss, evaluation and serving.
 
-    Args:
-        config: an ``ExperimentConfig`` from ``default_config()`` with overrides applied.
-
     Example:
 
     >>> from kerazoo.recipes.time_series_forecasting import TimeSeriesForecasting
@@ -179,6 +176,9 @@ class TimeSeriesForecasting(Task):
     }
     train_metric_name = "mae"
     headline_metric = "mase"
+    data_config, train_config = SeriesDataConfig, SeriesTrainConfig
+    defaults = {"model.name": "nlinear", "train.epochs": 30, "train.batch_size": 32,
+                "train.learning_rate": 3e-3, "train.schedule": "cosine"}
 
     def __init__(self, config: ExperimentConfig):
         super().__init__(config)
@@ -186,16 +186,6 @@ class TimeSeriesForecasting(Task):
                           if config.train.loss == "quantile" else ())
         self.output_names = ("forecast", "quantiles") if self.quantiles else ("forecast",)
 
-    @classmethod
-    def default_config(cls) -> ExperimentConfig:
-        config = ExperimentConfig(task=cls.name, data=SeriesDataConfig(),
-                                  train=SeriesTrainConfig())
-        config.model.name = "nlinear"
-        config.train.epochs = 30
-        config.train.batch_size = 32
-        config.train.learning_rate = 3e-3
-        config.train.schedule = "cosine"
-        return config
 
     def zoo_model_name(self) -> str:
         return ALIASES.get(self.config.model.name, self.config.model.name)

@@ -11,7 +11,7 @@ import numpy as np
 
 from kerazoo.errors import DataError
 from kerazoo.recipes.classification import ClassificationTask
-from kerazoo.recipes.config import DataConfig, ExperimentConfig
+from kerazoo.recipes.config import DataConfig
 from kerazoo.recipes.data import split_indices
 from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
@@ -46,12 +46,8 @@ class TabularClassification(ClassificationTask):  # 3. only what differs from th
     name = "tabular_classification"
     sources = {"csv": Source(load_csv, "rows of numbers and a label column", "PATH")}
     input_kind = "text"  # `kerazoo predict RUN "1.0,2.5,..."`
-
-    @classmethod
-    def default_config(cls) -> ExperimentConfig:
-        config = ExperimentConfig(task=cls.name, data=TabularDataConfig(source="csv:data.csv"))
-        config.model.name, config.train.epochs = "mlp", 5
-        return config
+    data_config = TabularDataConfig
+    defaults = {"data.source": "csv:data.csv", "model.name": "mlp", "train.epochs": 5}
 
     def build_features(self, data, trained=None):  # raw rows in, standardized rows out
         import keras
