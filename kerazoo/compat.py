@@ -15,8 +15,9 @@ Example:
 >>> from kerazoo import compat
 >>> inner = keras.Sequential([keras.layers.Dense(2), keras.layers.BatchNormalization()])
 >>> outer = keras.Sequential([keras.Input((3,)), inner])
->>> [type(layer).__name__ for layer in compat.flatten_layers(outer, include_self=False)]
-['Sequential', 'Dense', 'BatchNormalization']
+>>> sorted(type(layer).__name__ for layer in compat.flatten_layers(outer, include_self=False)
+...        if not isinstance(layer, keras.layers.InputLayer))
+['BatchNormalization', 'Dense', 'Sequential']
 """
 
 from __future__ import annotations
