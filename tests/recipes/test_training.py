@@ -147,10 +147,13 @@ def test_jit_compiled_training_step(tmp_path):
 def test_mixed_bfloat16_end_to_end(tmp_path):
     import keras
 
+    from kerazoo import compat
+
     report = _train(tmp_path / "run", "runtime.precision=mixed_bfloat16", export=True)
     assert np.isfinite(report["loss"])
     model = keras.saving.load_model(tmp_path / "run" / "model.keras", compile=False)
-    assert any(layer.dtype_policy.name == "mixed_bfloat16" for layer in model._flatten_layers())
+    assert any(layer.dtype_policy.name == "mixed_bfloat16"
+               for layer in compat.flatten_layers(model))
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
 
 
