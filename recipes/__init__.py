@@ -10,6 +10,6 @@ from kerazoo.recipes import (  # noqa: F401  (importing registers each recipe)
     speech_commands,
     time_series_forecasting,
 )
-from kerazoo.recipes.api import get_task, train
+from kerazoo.recipes.api import get_task, resolve_config, train
 
-__all__ = ["get_task", "train"]
+__all__ = ["get_task", "resolve_config", "train"]

@@ -1,4 +1,9 @@
-"""Entry points shared by the CLI and Python users: resolve a config, train, evaluate, export."""
+"""Entry points shared by the CLI and Python users: resolve a config, train, load a run.
+
+A config is resolved and validated once (:func:`resolve_config`: the task's defaults, then the
+YAML file, then ``key=value`` overrides, then the shared value checks and the task's own
+``check_config``); everything downstream takes the resulting ``ExperimentConfig``.
+"""
 
 from __future__ import annotations
 
@@ -16,33 +21,54 @@ def get_task(name: str):
 
 def resolve_config(task_name: str, config_file=None, overrides=()) -> config_lib.ExperimentConfig:
     """Defaults of the task, then the YAML file, then ``key=value`` overrides, validated."""
-    config = get_task(task_name).default_config()
+    task_class = get_task(task_name)
+    config = task_class.default_config()
     if config_file:
         config = config_lib.load_yaml(config, config_file)
     config = config_lib.apply_overrides(config, list(overrides))
     config_lib.validate(config)
+    task_class(config).check_config()
     return config
 
 
-def train(task_name: str, run_dir, *, config_file=None, overrides=(), strategy=None,
-          export: bool = True, verbose: bool = True) -> dict[str, Any]:
+def default_run_dir(config: config_lib.ExperimentConfig) -> Path:
+    """``runs/TASK-MODEL``: where ``kerazoo train`` writes without ``--run-dir``."""
+    return Path("runs") / f"{config.task}-{config.model.name}"
+
+
+def train(config: config_lib.ExperimentConfig | str, run_dir=None, *, config_file=None,
+          overrides=(), strategy=None, export: bool = True, verbose: bool = True
+          ) -> dict[str, Any]:
     """Train a recipe into ``run_dir``; returns the test report (``evaluation.json``).
+
+    Args:
+        config: a resolved ``ExperimentConfig`` (from :func:`resolve_config`), or a task name,
+            resolved here with ``config_file`` and ``overrides``.
+        run_dir: the run directory. Defaults to :func:`default_run_dir`.
+        strategy: a ``tf.distribute.Strategy``. Defaults to ``runtime.strategy``'s choice.
+        export: export a SavedModel at the end.
+        verbose: print progress and the final report.
 
     Example:
 
     >>> from kerazoo import recipes
-    >>> report = recipes.train("image_classification", tmp_run_dir,
-    ...                        overrides=["train.epochs=1"], verbose=False)  # doctest: +SKIP
+    >>> config = recipes.resolve_config("image_classification", overrides=["train.epochs=1"])
+    >>> report = recipes.train(config, tmp_run_dir, verbose=False)  # doctest: +SKIP
     """
     from kerazoo.recipes.trainer import Trainer
 
-    config = resolve_config(task_name, config_file, overrides)
-    task = get_task(task_name)(config)
-    return Trainer(task, Path(run_dir), strategy=strategy, export=export, verbose=verbose).run()
+    if isinstance(config, str):
+        config = resolve_config(config, config_file, overrides)
+    elif config_file or overrides:
+        raise TypeError("api.train: config_file and overrides go with a task name, not with a "
+                        "resolved ExperimentConfig.")
+    task = get_task(config.task)(config)
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
+    return Trainer(task, run_dir, strategy=strategy, export=export, verbose=verbose).run()
 
 
 def load_run(run_dir):
-    """``(task, model)`` of a finished run, its data prepared from the run's own config."""
+    """``(task, model)`` of a finished run (data is not read: ``task.prepare_data()`` does)."""
     import keras
 
     import kerazoo.layers  # noqa: F401  (registers kerazoo layers so model.keras can load)

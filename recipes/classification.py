@@ -1,5 +1,11 @@
-"""Losses shared by the classification recipes: cross-entropy with label smoothing, focal loss,
-named Keras/kerazoo losses, and balanced class weights.
+"""``ClassificationTask``: what the image, text and audio recipes share.
+
+A subclass states only what differs: its ``sources`` table, its ``augmentations``, the layers
+between the raw input and the zoo model (``build_features``), how it reads files for
+``kerazoo predict`` (``read_inputs``) and its serving signatures. The base class owns the zoo
+model with a new head and freezing, the one loss builder (label smoothing, focal loss, balanced
+class weights; class ids or soft targets), prediction as arrays and evaluation through
+``kerazoo.metrics``.
 
 Example:
 
@@ -13,9 +19,15 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 
+from kerazoo.errors import ConfigError
+from kerazoo.recipes.task import PreparedData, Task
+
 FOCAL = ("focal", "categorical_focal_crossentropy")
+CROSS_ENTROPY = ("sparse_categorical_crossentropy", "categorical_crossentropy")
 
 
 def balanced_class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
@@ -26,7 +38,10 @@ def balanced_class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
 
 
 def classification_loss(train, classes: int, train_labels: np.ndarray | None = None):
-    """A per-example loss ``(int labels, logits) -> [batch]`` from a ``TrainConfig``.
+    """A per-example loss ``(labels, logits) -> [batch]`` from a ``TrainConfig``.
+
+    ``labels`` are class ids ``[batch]`` or soft targets ``[batch, classes]`` (MixUp, CutMix);
+    the rank tells them apart statically.
 
     Args:
         train: the config's ``train`` section (``loss``, ``label_smoothing``, ``class_weight``).
@@ -37,46 +52,171 @@ def classification_loss(train, classes: int, train_labels: np.ndarray | None = N
 
     name, smoothing = train.loss, train.label_smoothing
     if name in FOCAL:
-        loss = keras.losses.CategoricalFocalCrossentropy(
-            from_logits=True, label_smoothing=smoothing, reduction=None
-        )
-        one_hot = True
-    elif name in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        if smoothing:
-            loss = keras.losses.CategoricalCrossentropy(
-                from_logits=True, label_smoothing=smoothing, reduction=None
-            )
-            one_hot = True
-        else:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
-            one_hot = False
+        dense = keras.losses.CategoricalFocalCrossentropy(
+            from_logits=True, label_smoothing=smoothing, reduction=None)
+    elif name in CROSS_ENTROPY:
+        dense = keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=smoothing, reduction=None)
     else:
         from kerazoo.recipes.trainer import resolve_named
 
         loss_class = resolve_named("losses", name)
-        loss = loss_class(reduction=None) if isinstance(loss_class, type) else loss_class
-        one_hot = True
-
+        dense = loss_class(reduction=None) if isinstance(loss_class, type) else loss_class
+    sparse = None
+    if name == "sparse_categorical_crossentropy" and not smoothing:
+        sparse = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
     weights = None
     if train.class_weight == "balanced":
         weights = keras.ops.convert_to_tensor(balanced_class_weights(train_labels, classes))
 
     def per_example(labels, logits):
-        targets = keras.ops.one_hot(labels, classes) if one_hot else labels
-        values = loss(targets, logits)
+        soft = len(labels.shape) == len(logits.shape)
+        if soft:
+            targets = keras.ops.cast(labels, logits.dtype)
+        elif sparse is None or weights is not None:
+            targets = keras.ops.one_hot(labels, classes, dtype=logits.dtype)
+        values = sparse(labels, logits) if sparse is not None and not soft else dense(
+            targets, logits)
         if weights is not None:
-            values = values * keras.ops.take(weights, keras.ops.cast(labels, "int32"))
+            values = values * keras.ops.sum(targets * keras.ops.cast(weights, logits.dtype), -1)
         return values
 
     return per_example
 
 
-def task_loss(task):
-    """:func:`classification_loss` for a prepared task; reads the training labels only when
-    ``train.class_weight="balanced"`` needs their counts."""
-    train_labels = None
-    if task.config.train.class_weight == "balanced":
-        train_labels = np.concatenate(
-            [labels.numpy() for _, labels in task.data.splits["train"].batch(4096)]
-        )
-    return classification_loss(task.config.train, len(task.data.class_names), train_labels)
+class ClassificationTask(Task):
+    """Base of the classification recipes: zoo model + new head, one loss, arrays out.
+
+    Subclasses implement ``build_features(data)`` (Keras input and the features the zoo model
+    takes), ``zoo_kwargs(data, feature_shape)`` when the builder needs more than the shape,
+    ``read_inputs(model, inputs)`` for ``kerazoo predict`` and ``serving_signatures``.
+    """
+
+    output_names = ("probabilities", "class_ids", "labels")
+    train_metric_name = "accuracy"
+    headline_metric = "accuracy"
+    #: Names allowed in ``data.augment``.
+    augmentations: ClassVar[tuple[str, ...]] = ()
+    #: What ``kerazoo predict`` takes, for the record (``file`` or ``text``).
+    input_kind: ClassVar[str] = "file"
+
+    def check_config(self) -> None:
+        super().check_config()
+        unknown = [name for name in self.config.data.augment if name not in self.augmentations]
+        if unknown:
+            choices = ", ".join(self.augmentations) or "none: this recipe has no augmentations"
+            raise ConfigError(f"Config key 'data.augment': unknown augmentation {unknown[0]!r}; "
+                              f"choose from {choices}.")
+
+    def prepare_data(self) -> PreparedData:
+        self.check_config()
+        return self.read_source()
+
+    # ----- model -----
+    def build_features(self, data: PreparedData, trained=None):
+        """``(inputs, features)``: the Keras input of raw examples and what the zoo model takes.
+
+        ``trained`` is the ``model.init`` model when fine-tuning (text keeps its vocabulary)."""
+        raise NotImplementedError
+
+    def zoo_kwargs(self, data: PreparedData, feature_shape: tuple) -> dict[str, Any]:
+        """Builder keywords beyond shape, classes and dropout (text: ``vocab_size``)."""
+        return {}
+
+    def build_model(self, data: PreparedData):
+        import keras
+
+        from kerazoo import zoo
+
+        cfg = self.config.model
+        trained = self.load_init_model() if cfg.init else None
+        inputs, features = self.build_features(data, trained)
+        classes = len(data.class_names)
+        if trained is None:
+            shape = tuple(features.shape[1:])
+            inner = zoo.build(self.zoo_model_name(), input_shape=shape, num_classes=classes,
+                              dropout=cfg.dropout,
+                              **{**self.zoo_kwargs(data, shape), **self.zoo_options()})
+            self.initialize(inner, data)
+        else:
+            inner = zoo.replace_head(self.init_base_model(trained), classes,
+                                     dropout=cfg.dropout, freeze_backbone=cfg.freeze_backbone)
+        model = keras.Model(inputs, inner(features), name=f"{self.name}_{self.zoo_model_name()}")
+        if cfg.freeze_backbone:
+            zoo.set_backbone_trainable(inner, False)
+        return model
+
+    def initialize(self, zoo_model, data: PreparedData) -> None:
+        """Set weights learned from the data on a freshly built zoo model (text: vectors)."""
+
+    def build_loss(self, data: PreparedData):
+        train_labels = None
+        if self.config.train.class_weight == "balanced":
+            train_labels = np.concatenate(
+                [labels.numpy() for _, labels in data.splits["train"].batch(4096)])
+        return classification_loss(self.config.train, len(data.class_names), train_labels)
+
+    def train_metric(self, labels, outputs):
+        """Accuracy hits; for soft (mixed) targets, against the class of largest weight."""
+        import tensorflow as tf
+
+        if labels.shape.rank == outputs.shape.rank:
+            labels = tf.argmax(labels, -1)
+        return tf.reduce_sum(tf.cast(
+            tf.equal(tf.argmax(outputs, -1, output_type=labels.dtype), labels), tf.float32))
+
+    # ----- arrays out -----
+    def outputs_of(self, model, batch):
+        import keras
+
+        return keras.ops.softmax(keras.ops.cast(model(self.model_input(batch), training=False),
+                                                "float32"))
+
+    def model_input(self, batch):
+        """One batch of examples as the model takes it (images, clips: float32)."""
+        return np.asarray(batch, "float32")
+
+    def split_arrays(self, data: PreparedData, split: str) -> tuple[Any, np.ndarray]:
+        features, labels = [], []
+        for x, y in data.splits[split].batch(1024):
+            features.append(x.numpy())
+            labels.append(y.numpy())
+        return np.concatenate(features), np.concatenate(labels)
+
+    def evaluate(self, model, data: PreparedData, split: str = "test",
+                 run_dir=None) -> dict[str, Any]:
+        from kerazoo.recipes.evaluation import classification_report
+
+        features, labels = self.split_arrays(data, split)
+        probabilities = self.predict(model, features)
+        report = classification_report(labels, probabilities, data.class_names, run_dir)
+        report.update(self.extra_report(data, features, labels, probabilities))
+        return report
+
+    def extra_report(self, data: PreparedData, features, labels, probabilities) -> dict:
+        """Task-specific report sections (speech: detection rates; text: worst examples)."""
+        return {}
+
+    def read_inputs(self, model, inputs: list[str]):
+        """The examples ``kerazoo predict`` names, as one array the model takes."""
+        raise NotImplementedError
+
+    def predict_inputs(self, model, inputs, *, csv=None, class_names=()):
+        if not inputs:
+            raise ConfigError(f"kerazoo predict: give one or more {self.input_kind}s.")
+        probabilities = self.predict(model, self.read_inputs(model, list(inputs)))
+        return [{self.input_kind: name,
+                 "probabilities": dict(zip(class_names, (float(p) for p in row)))}
+                for name, row in zip(inputs, probabilities)]
+
+    # ----- what shared code prints -----
+    def headline_keys(self, report):
+        return [self.headline_metric, *[key for key in report if key.startswith("top_")]]
+
+    def card_sections(self, data: PreparedData) -> dict[str, str]:
+        return {
+            "labels": f"{len(data.class_names)} classes: {', '.join(data.class_names)}",
+            "details": "Per-class precision and recall are in `evaluation.json`, the confusion "
+                       "matrix in\n`confusion_matrix.png`, the training curves in "
+                       "`training_curves.png`.",
+        }

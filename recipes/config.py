@@ -76,6 +76,8 @@ class ModelConfig:
         batchnorm_momentum: momentum of every BatchNormalization layer's moving statistics.
             Defaults to ``None`` (the model's own, Keras's 0.99). Short runs want less (0.9):
             statistics that lag the weights make inference worse than training.
+        options: extra keywords of the zoo builder (``drop_path_rate``, widths, ...), checked
+            against its signature (``kerazoo info MODEL`` lists them). Defaults to ``{}``.
     """
 
     name: str = "simple_cnn"
@@ -83,6 +85,7 @@ class ModelConfig:
     dropout: float | None = None
     freeze_backbone: bool = False
     batchnorm_momentum: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -195,6 +198,10 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
         if not isinstance(value, (list, tuple)):
             raise _type_error(key, value, annotation)
         return [_coerce(item, item_type, key) for item in value]
+    if origin is dict:
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return dict(value)
+        raise _type_error(key, value, annotation)
     if annotation is bool:
         if isinstance(value, bool):
             return value
@@ -233,15 +240,33 @@ def _unknown(key: str, valid: list[str]) -> ConfigError:
     return ConfigError(f"Unknown config key '{key}'{hint}")
 
 
-def _all_keys(config: Any, prefix: str = "") -> list[str]:
+def all_keys(config: Any, prefix: str = "") -> list[str]:
+    """Every dotted key of a config (``["task", "data.source", ...]``); mappings are one key."""
     keys = []
     for item in dataclasses.fields(config):
         value = getattr(config, item.name)
         if dataclasses.is_dataclass(value):
-            keys.extend(_all_keys(value, f"{prefix}{item.name}."))
+            keys.extend(all_keys(value, f"{prefix}{item.name}."))
         else:
             keys.append(f"{prefix}{item.name}")
     return keys
+
+
+def get_key(config: Any, key: str) -> Any:
+    """The value of a dotted key (``get_key(config, "train.epochs")``)."""
+    for part in key.split("."):
+        config = getattr(config, part)
+    return config
+
+
+def set_key(config: Any, key: str, value: Any) -> None:
+    """Set a dotted key in place (``set_key(config, "train.epochs", 3)``); for task defaults."""
+    *parents, last = key.split(".")
+    for part in parents:
+        config = getattr(config, part)
+    if not hasattr(config, last):
+        raise ConfigError(f"Unknown config key '{key}'")
+    setattr(config, last, value)
 
 
 def merge(config: Any, updates: dict[str, Any], prefix: str = "", root: Any = None) -> Any:
@@ -255,10 +280,13 @@ def merge(config: Any, updates: dict[str, Any], prefix: str = "", root: Any = No
     for name, value in updates.items():
         key = f"{prefix}{name}"
         if name not in names:
-            raise _unknown(key, _all_keys(root))
+            raise _unknown(key, all_keys(root))
         current = getattr(config, name)
         if dataclasses.is_dataclass(current):
             changes[name] = merge(current, value, f"{key}.", root)
+        elif isinstance(current, dict) and isinstance(value, dict):
+            # model.options from a file and from --set combine, key by key.
+            changes[name] = {**current, **_coerce(value, hints[name], key)}
         else:
             changes[name] = _coerce(value, hints[name], key)
     return dataclasses.replace(config, **changes)
@@ -297,7 +325,9 @@ def load_yaml(config: Any, path: str | Path) -> Any:
     except FileNotFoundError:
         raise ConfigError(f"Config file not found: {path}") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        raise ConfigError(f"{_yaml_where(path, error)}: not valid YAML "
+                          f"({getattr(error, 'problem', None) or str(error).splitlines()[0]})"
+                          ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level.")
     task = data.get("task")
@@ -307,6 +337,12 @@ def load_yaml(config: Any, path: str | Path) -> Any:
         return merge(config, data)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
+
+
+def _yaml_where(path: Path, error: Exception) -> str:
+    """``path:line:column`` of a YAML error (1-based, as editors count), or just ``path``."""
+    mark = getattr(error, "problem_mark", None)
+    return f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
 
 
 def validate(config: ExperimentConfig) -> None:

@@ -1,5 +1,5 @@
-"""Classification reports: accuracy, top-k, per-class precision/recall, confusion matrix and
-training-curve plots.
+"""Classification reports from ``kerazoo.metrics`` (confusion matrix, equal error rate) and the
+training-curve plot. The confusion-matrix plot is ``kerazoo.metrics.plot_confusion_matrix``.
 
 Example:
 
@@ -20,9 +20,15 @@ import numpy as np
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
-    matrix = np.zeros((classes, classes), np.int64)
-    np.add.at(matrix, (labels, predictions), 1)
-    return matrix
+    """Integer ``[classes, classes]`` counts (rows: true) from :class:`kerazoo.metrics.ConfusionMatrix`."""
+    import keras
+
+    from kerazoo.metrics import ConfusionMatrix
+
+    metric = ConfusionMatrix(num_classes=max(classes, 2))
+    metric.update_state(np.asarray(labels, "int64"), np.asarray(predictions, "int64"))
+    matrix = np.rint(keras.ops.convert_to_numpy(metric.result())).astype(np.int64)
+    return matrix[:classes, :classes]
 
 
 def classification_report(
@@ -69,17 +75,19 @@ def classification_report(
     return report
 
 
-def equal_error_rate(scores: np.ndarray, positives: np.ndarray) -> tuple[float, float]:
-    """``(EER, threshold)``: where the false-accept rate (negatives scored >= threshold) meets the
-    false-reject rate (positives scored below it), interpolated between the two closest points."""
-    scores, positives = np.asarray(scores, np.float64), np.asarray(positives, bool)
+def equal_error_rate(scores: np.ndarray, positives: np.ndarray) -> float:
+    """EER of one-vs-rest ``scores`` through :class:`kerazoo.metrics.EqualErrorRate` (10,000
+    bins); NaN without both positives and negatives."""
+    import keras
+
+    from kerazoo.metrics import EqualErrorRate
+
+    positives = np.asarray(positives, bool)
     if positives.all() or not positives.any():
-        return float("nan"), float("nan")
-    thresholds = np.unique(np.concatenate([scores, [np.inf]]))
-    far = np.array([(scores[~positives] >= t).mean() for t in thresholds])
-    frr = np.array([(scores[positives] < t).mean() for t in thresholds])
-    index = int(np.argmin(np.abs(far - frr)))
-    return float((far[index] + frr[index]) / 2), float(thresholds[index])
+        return float("nan")
+    metric = EqualErrorRate(num_bins=10_000)
+    metric.update_state(positives.astype("float32"), np.asarray(scores, "float32"))
+    return float(keras.ops.convert_to_numpy(metric.result()))
 
 
 def detection_report(labels: np.ndarray, probabilities: np.ndarray, class_names: list[str],
@@ -90,7 +98,7 @@ def detection_report(labels: np.ndarray, probabilities: np.ndarray, class_names:
     for name in keywords:
         index = class_names.index(name)
         scores, positives = probabilities[:, index], labels == index
-        eer, _ = equal_error_rate(scores, positives)
+        eer = equal_error_rate(scores, positives)
         report[f"eer/{name}"] = eer
         report[f"far/{name}"] = float((scores[~positives] >= threshold).mean())
         report[f"frr/{name}"] = float((scores[positives] < threshold).mean()) \
@@ -100,15 +108,6 @@ def detection_report(labels: np.ndarray, probabilities: np.ndarray, class_names:
         report[f"mean_{key}"] = float(np.nanmean(values)) if values else float("nan")
     report["detection_threshold"] = threshold
     return report
-
-
-def top_k_lines(names, probabilities: np.ndarray, class_names: list[str], top: int) -> list[str]:
-    """``"NAME: label p, label p, ..."`` per input, best ``top`` classes first (for predict)."""
-    lines = []
-    for name, row in zip(names, probabilities):
-        best = np.argsort(-row)[:top]
-        lines.append(f"{name}: " + ", ".join(f"{class_names[i]} {row[i]:.3f}" for i in best))
-    return lines
 
 
 def _pyplot():
@@ -123,24 +122,13 @@ def _pyplot():
 
 
 def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path) -> None:
-    plt = _pyplot()
-    if plt is None:
+    """:func:`kerazoo.metrics.plot_confusion_matrix`, skipped when matplotlib (an extra) is
+    missing."""
+    if _pyplot() is None:
         return
-    size = max(4.0, 0.45 * len(class_names) + 2)
-    figure, axes = plt.subplots(figsize=(size, size))
-    axes.imshow(matrix, cmap="Blues")
-    ticks = range(len(class_names))
-    axes.set_xticks(ticks, class_names, rotation=90)
-    axes.set_yticks(ticks, class_names)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    if len(class_names) <= 20:
-        for (row, col), value in np.ndenumerate(matrix):
-            axes.text(col, row, str(value), ha="center", va="center", fontsize=7,
-                      color="white" if value > matrix.max() / 2 else "black")
-    figure.tight_layout()
-    _save(figure, path)
-    plt.close(figure)
+    from kerazoo.metrics import plot_confusion_matrix as plot
+
+    plot(matrix, class_names, path)
 
 
 def plot_training_curves(metrics_csv: Path, path: Path, metric: str = "accuracy") -> None:

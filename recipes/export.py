@@ -13,12 +13,12 @@ Both return ``probabilities`` float32 ``[batch, K]``, ``class_ids`` int64 ``[bat
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from kerazoo.checksums import sha256_file
 from kerazoo.errors import KerazooError
 from kerazoo.recipes.run_dir import atomic_write_json
 
@@ -124,14 +124,6 @@ def waveform_signatures(model, class_names: list[str], clip_samples: int
     }
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def next_version(export_root: Path) -> int:
     versions = [int(p.name) for p in export_root.glob("*") if p.is_dir() and p.name.isdigit()]
     return max(versions, default=0) + 1
@@ -171,7 +163,7 @@ def export_saved_model(task, model, class_names: list[str], run_dir: Path) -> Pa
                          "tensorflow": tf.__version__},
         }
         manifest["files"] = {
-            str(path.relative_to(target_tmp)): _sha256(path)
+            str(path.relative_to(target_tmp)): sha256_file(path)
             for path in sorted(target_tmp.rglob("*")) if path.is_file()
         }
         atomic_write_json(target_tmp / "export.json", manifest)

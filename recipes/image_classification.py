@@ -21,14 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from kerazoo.errors import ConfigError
-from kerazoo.recipes.config import DataConfig, ExperimentConfig
-from kerazoo.recipes.evaluation import top_k_lines
-from kerazoo.recipes.task import PreparedData, Task
+from kerazoo.recipes.classification import ClassificationTask
+from kerazoo.recipes.config import DataConfig
+from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
 
 AUGMENTATIONS = ("flip", "translate", "brightness", "rand_augment", "mixup", "cutmix")
@@ -143,67 +141,54 @@ def mix_batch(images, labels, seed, *, num_classes: int, mixup_alpha: float | No
     return mixed, weight * targets + (1 - weight) * other_targets
 
 
-@register("recipes", name="image_classification", task="image_classification")
-class ImageClassification(Task):
-    """Image classification with a zoo model: data, model, loss, evaluation and serving.
+def _load_digits(task, name):
+    from kerazoo.recipes import image_sources
 
-    Args:
-        config: an ``ExperimentConfig`` from ``default_config()`` with overrides applied.
+    return image_sources.load_digits()
+
+
+def _load_tfds(task, name):
+    from kerazoo.recipes import image_sources
+
+    return image_sources.load_tfds(name, image_size=task.config.data.image_size,
+                                   channels=task.config.data.channels, **task.tfds_options())
+
+
+def _load_folder(task, path):
+    from kerazoo.recipes import image_sources
+
+    data = task.config.data
+    return image_sources.load_folder(
+        path, image_size=data.image_size, channels=data.channels,
+        validation_fraction=data.validation_fraction, test_fraction=data.test_fraction,
+        seed=data.seed)
+
+
+@register("recipes", name="image_classification", task="image_classification")
+class ImageClassification(ClassificationTask):
+    """Image classification with a zoo model: data, model, loss, evaluation and serving.
 
     Example:
 
     >>> from kerazoo.recipes.image_classification import ImageClassification
-    >>> task = ImageClassification(ImageClassification.default_config())
-    >>> task.prepare_data().feature_spec
+    >>> ImageClassification.source_forms(), ImageClassification.augmentations[:3]
+    (['digits', 'tfds:NAME', 'folder:PATH'], ('flip', 'translate', 'brightness'))
+    >>> ImageClassification(ImageClassification.default_config()).prepare_data().feature_spec
     ((8, 8, 1), 'uint8')
     """
 
     name = "image_classification"
-
-    @classmethod
-    def default_config(cls) -> ExperimentConfig:
-        config = ExperimentConfig(task=cls.name, data=ImageDataConfig())
-        config.train.epochs = 25
-        config.train.batch_size = 32
-        config.train.learning_rate = 3e-3
-        config.train.warmup_steps = 20
-        config.data.augment = ["translate"]
-        return config
+    sources = {
+        "digits": Source(_load_digits, "scikit-learn's 1,797 8x8 digits (embedded)"),
+        "tfds": Source(_load_tfds, "a TFDS image dataset (cifar10, mnist, ...)", "NAME"),
+        "folder": Source(_load_folder, "PATH/CLASS/*.png|jpg", "PATH"),
+    }
+    augmentations = AUGMENTATIONS
+    data_config = ImageDataConfig
+    defaults = {"train.epochs": 25, "train.batch_size": 32, "train.learning_rate": 3e-3,
+                "train.warmup_steps": 20, "data.augment": ["translate"]}
 
     # ----- data -----
-    def prepare_data(self) -> PreparedData:
-        from kerazoo.recipes import image_sources
-
-        data = self.config.data
-        unknown = [name for name in data.augment if name not in AUGMENTATIONS]
-        if unknown:
-            raise ConfigError(
-                f"Config key 'data.augment': unknown augmentation {unknown[0]!r}; "
-                f"choose from {', '.join(AUGMENTATIONS)}."
-            )
-        source = data.source
-        if source == "digits":
-            prepared = image_sources.load_digits()
-        elif source.startswith("tfds:"):
-            prepared = image_sources.load_tfds(
-                source[5:], data_dir=data.data_dir, download=data.download,
-                image_size=data.image_size, channels=data.channels,
-                validation_fraction=data.validation_fraction,
-            )
-        elif source.startswith("folder:"):
-            prepared = image_sources.load_folder(
-                source[7:], image_size=data.image_size, channels=data.channels,
-                validation_fraction=data.validation_fraction, test_fraction=data.test_fraction,
-                seed=data.seed,
-            )
-        else:
-            raise ConfigError(
-                f"Config key 'data.source': {source!r} is not a source; use digits, "
-                "tfds:NAME or folder:PATH."
-            )
-        self.data = prepared
-        return prepared
-
     def _augment(self):
         """Per-image flip / translate / brightness on a whole batch, with vectorized ops.
 
@@ -242,14 +227,13 @@ class ImageClassification(Task):
 
         return augment
 
-    def _batch_transform(self):
+    def _batch_transform(self, classes: int):
         """``(images, labels, seed) -> (images, labels)`` for training batches: cast, augment, mix."""
         import tensorflow as tf
 
         data = self.config.data
         augment = self._augment()
         names = set(data.augment) & set(MIXING)
-        classes = len(self.data.class_names)
         mixup_alpha = data.mixup_alpha if "mixup" in names else None
         cutmix_alpha = data.cutmix_alpha if "cutmix" in names else None
 
@@ -266,9 +250,9 @@ class ImageClassification(Task):
         return transform
 
     def build_inputs(
-        self, split: str, input_context=None, *, per_replica_batch: int, training: bool,
-        epoch: int = 0, skip_global_steps: int = 0, take_global_steps: int | None = None,
-        deterministic: bool = True,
+        self, data: PreparedData, split: str, input_context=None, *, per_replica_batch: int,
+        training: bool, epoch: int = 0, skip_global_steps: int = 0,
+        take_global_steps: int | None = None, deterministic: bool = True,
     ):
         import tensorflow as tf
 
@@ -278,14 +262,14 @@ class ImageClassification(Task):
             return tf.cast(image, tf.float32), label
 
         dataset = make_pipeline(
-            self.data.splits[split], per_replica_batch=per_replica_batch, training=training,
+            data.splits[split], per_replica_batch=per_replica_batch, training=training,
             seed=self.config.data.seed, epoch=epoch, input_context=input_context,
             skip_global_steps=skip_global_steps, take_global_steps=take_global_steps,
             shuffle_buffer=self.config.data.shuffle_buffer,
             cache=self.config.data.cache,
             # Training casts whole batches (with augmentation); evaluation casts per example.
             prepare=None if training else prepare,
-            batch_augment=self._batch_transform() if training else None,
+            batch_augment=self._batch_transform(len(data.class_names)) if training else None,
             deterministic=deterministic,
         )
         if training and "rand_augment" in self.config.data.augment:
@@ -296,121 +280,38 @@ class ImageClassification(Task):
         return dataset
 
     # ----- model -----
-    def build_model(self):
+    def build_features(self, data: PreparedData, trained=None):
         import keras
 
-        from kerazoo import zoo
+        from kerazoo.registry import registry
 
-        shape, _ = self.data.feature_spec
-        classes = len(self.data.class_names)
-        cfg = self.config.model
-        inner = self._initial_model(shape, classes)
-        preprocessing = zoo.model_config(cfg.name).get("preprocessing") or {}
+        shape, _ = data.feature_spec
+        # The registry entry, not zoo.model_config: that one also reads every shipped preset.
+        entry = registry("models").get(self.zoo_model_name())
+        preprocessing = entry.metadata.get("preprocessing") or {}
         inputs = keras.Input(shape, name="images")
         x = keras.layers.Rescaling(float(preprocessing.get("rescale") or 1.0), name="rescale")(
-            inputs
-        )
+            inputs)
         mean, std = preprocessing.get("mean"), preprocessing.get("std")
         if mean is not None and std is not None:
             x = keras.layers.Normalization(
-                mean=list(mean), variance=[s * s for s in std], name="normalize"
-            )(x)
-        outputs = inner(x)
-        model = keras.Model(inputs, outputs, name=f"{self.name}_{cfg.name}")
-        if cfg.freeze_backbone:
-            zoo.set_backbone_trainable(inner, False)
-        return model
+                mean=list(mean), variance=[s * s for s in std], name="normalize")(x)
+        return inputs, x
 
-    def _initial_model(self, shape, classes):
-
-        from kerazoo import zoo
-
-        cfg = self.config.model
-        if cfg.init is None:
-            return zoo.build(cfg.name, input_shape=shape, num_classes=classes, dropout=cfg.dropout)
-        base = self.init_base_model()
-        return zoo.replace_head(base, classes, dropout=cfg.dropout,
-                                freeze_backbone=cfg.freeze_backbone)
-
-    def build_loss(self):
-        """Per-example loss taking class ids or, with MixUp/CutMix, soft ``[B, classes]`` targets."""
-        import keras
-
-        name = self.config.train.loss
-        smoothing = self.config.train.label_smoothing
-        classes = len(self.data.class_names)
-        if name in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-            dense = keras.losses.CategoricalCrossentropy(
-                from_logits=True, label_smoothing=smoothing, reduction=None
-            )
-        else:
-            from kerazoo.recipes.trainer import resolve_named
-
-            loss_class = resolve_named("losses", name)
-            dense = loss_class(reduction=None) if isinstance(loss_class, type) else loss_class
-        sparse = None
-        if name == "sparse_categorical_crossentropy" and not smoothing:
-            sparse = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
-
-        def loss(labels, logits):
-            # Ranks are static: soft targets come from mixed training batches, class ids from
-            # un-mixed training and from every validation batch.
-            if len(labels.shape) == len(logits.shape):
-                return dense(keras.ops.cast(labels, logits.dtype), logits)
-            if sparse is not None:
-                return sparse(labels, logits)
-            return dense(keras.ops.one_hot(labels, classes, dtype=logits.dtype), logits)
-
-        return loss
-
-    def train_metric(self, labels, outputs):
-        """Accuracy hits; for soft (mixed) targets, against the class of largest weight."""
-        import tensorflow as tf
-
-        if labels.shape.rank == outputs.shape.rank:
-            labels = tf.argmax(labels, -1)
-        return super().train_metric(labels, outputs)
-
-    # ----- evaluation and serving -----
-    def predict_numpy(self, model, features: np.ndarray) -> np.ndarray:
-        import keras
-
-        # A plain call, not model.predict: predict would run under the training strategy, whose
-        # collectives need every worker, and only the chief evaluates.
-        outputs = [
-            keras.ops.convert_to_numpy(keras.ops.softmax(keras.ops.cast(
-                model(features[start : start + 256].astype("float32"), training=False),
-                "float32")))
-            for start in range(0, len(features), 256)
-        ]
-        return np.concatenate(outputs)
-
-    def evaluate(self, model, split: str = "test", run_dir=None) -> dict[str, Any]:
-        from kerazoo.recipes.evaluation import classification_report
-
-        images, labels = [], []
-        for x, y in self.data.splits[split].batch(1024):
-            images.append(x.numpy())
-            labels.append(y.numpy())
-        images, labels = np.concatenate(images), np.concatenate(labels)
-        probabilities = self.predict_numpy(model, images)
-        return classification_report(labels, probabilities, self.data.class_names, run_dir)
-
+    # ----- prediction and serving -----
     def input_description(self, data: PreparedData) -> str:
         shape, dtype = data.feature_spec
         return (f"{shape} {dtype}; the SavedModel in `export/` resizes images of any size and "
                 "also takes encoded JPEG/PNG bytes (`serving_bytes`)")
 
-    def predict_cli(self, model, args, class_names: list[str]) -> list[str]:
+    def read_inputs(self, model, inputs):
         import tensorflow as tf
 
         from kerazoo.errors import DataError
 
-        if not args.inputs:
-            raise ConfigError("kerazoo predict: give one or more image files.")
         height, width, channels = (int(d) for d in model.input_shape[1:])
         images = []
-        for name in args.inputs:
+        for name in inputs:
             path = Path(name)
             if not path.is_file():
                 raise DataError(f"Image not found: {path}")
@@ -421,8 +322,7 @@ class ImageClassification(Task):
                 raise DataError(f"{path}: not a readable JPEG/PNG/BMP/GIF image.") from None
             images.append(tf.image.resize(tf.cast(image, tf.float32), (height, width),
                                           antialias=True).numpy())
-        probabilities = self.predict_numpy(model, np.stack(images))
-        return top_k_lines(args.inputs, probabilities, class_names, args.top)
+        return np.stack(images)
 
     def serving_signatures(self, model, class_names):
         from kerazoo.recipes.export import image_signatures

@@ -1,4 +1,8 @@
-"""A short Markdown model card written into every finished run directory."""
+"""A short Markdown model card written into every finished run directory.
+
+The card knows nothing of any task: the task supplies ``sections`` (``labels``: what it predicts;
+``details``: where the rest of the report lives) through ``Task.card_sections``.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,18 @@ from kerazoo.recipes.config import to_yaml
 from kerazoo.recipes.run_dir import atomic_write_text
 
 
-def write(run_dir: Path, config, data, report: dict, input_description: str = "") -> None:
+def write(run_dir: Path, config, data, report: dict, input_description: str = "",
+          sections: dict[str, str] | None = None) -> None:
     metrics = "\n".join(
         f"| {key} | {value:.4f} |" for key, value in report.items()
         if isinstance(value, float) and "/" not in key
     )
-    classes = (f"{len(data.class_names)} classes: {', '.join(data.class_names)}"
-               if data.class_names else "no classes (regression)")
-    details = ("Per-class precision and recall are in `evaluation.json`, the confusion matrix in\n"
-               "`confusion_matrix.png`, the training curves in `training_curves.png`."
-               if data.class_names else
-               "Baselines, backtest and per-step errors are in `evaluation.json`, example forecasts "
-               "in\n`forecast_plot.png`, the training curves in `training_curves.png`.")
+    sections = sections or {}
+    labels = f"; {sections['labels']}" if sections.get("labels") else ""
+    details = sections.get("details", "")
     text = f"""# Model card: {config.model.name} for {config.task}
 
-- **Task**: {config.task}; {classes}
+- **Task**: {config.task}{labels}
 - **Data**: `{config.data.source}` — train {data.sizes.get("train")}, validation
   {data.sizes.get("validation")}, test {data.sizes.get("test")} examples
   ({data.info.get("license", "see the source's license")}).

@@ -62,5 +62,7 @@ def existing_run(run_dir: str | Path) -> Path:
                 f"{run_dir}: the run did not finish (its state is in {partial}); re-run the same "
                 "`kerazoo train` command to resume it."
             )
-        raise KerazooError(f"Run directory not found: {run_dir} (no config.yaml).")
+        if run_dir.is_dir():
+            raise KerazooError(f"{run_dir}: not a run directory (no config.yaml).")
+        raise KerazooError(f"Run directory not found: {run_dir}")
     return run_dir

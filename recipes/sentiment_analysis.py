@@ -26,16 +26,15 @@ Example:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from kerazoo.errors import ConfigError, DataError
-from kerazoo.recipes.config import DataConfig, ExperimentConfig
-from kerazoo.recipes.evaluation import top_k_lines
-from kerazoo.recipes.task import PreparedData, Task
+from kerazoo.recipes.classification import ClassificationTask
+from kerazoo.recipes.config import DataConfig
+from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
 
 log = logging.getLogger(__name__)
@@ -78,12 +77,60 @@ class TextDataConfig(DataConfig):
     pretrained_vectors: str | None = None
 
 
-@register("recipes", name="sentiment_analysis", task="sentiment_analysis")
-class SentimentAnalysis(Task):
-    """Text classification with a zoo model on raw strings: data, model, loss, evaluation, serving.
+@dataclass
+class TextData(PreparedData):
+    """Prepared text: the splits, plus what the training texts taught.
 
     Args:
-        config: an ``ExperimentConfig`` from ``default_config()`` with overrides applied.
+        vocabulary: the vectorizer's vocabulary, adapted on the training split only.
+        vectors: ``[len(vocabulary), dim]`` embedding rows from ``data.pretrained_vectors``, or
+            ``None``.
+        vector_coverage: share of the vocabulary (padding and OOV aside) found in the vectors.
+    """
+
+    vocabulary: list[str] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+    vector_coverage: float | None = None
+
+
+def _common(data) -> dict:
+    return {"validation_fraction": data.validation_fraction, "test_fraction": data.test_fraction,
+            "seed": data.seed, "class_names": data.class_names,
+            "drop_bad_rows": data.drop_bad_rows, "encoding": data.encoding}
+
+
+def _load_embedded(task, name):
+    from kerazoo.recipes import text_sources
+
+    return text_sources.load_embedded()
+
+
+def _load_csv(task, path):
+    from kerazoo.recipes import text_sources
+
+    data = task.config.data
+    return text_sources.load_csv(path, text_column=data.text_column,
+                                 label_column=data.label_column,
+                                 split_column=data.split_column, **_common(data))
+
+
+def _load_folder(task, path):
+    from kerazoo.recipes import text_sources
+
+    return text_sources.load_folder(path, **_common(task.config.data))
+
+
+def _load_tfds(task, name):
+    from kerazoo.recipes import text_sources
+
+    return text_sources.load_tfds(name, text_column=task.config.data.text_column,
+                                  label_column=task.config.data.label_column,
+                                  **task.tfds_options())
+
+
+@register("recipes", name="sentiment_analysis", task="sentiment_analysis")
+class SentimentAnalysis(ClassificationTask):
+    """Text classification with a zoo model on raw strings: data, model, loss, evaluation, serving.
 
     Example:
 
@@ -95,215 +142,153 @@ class SentimentAnalysis(Task):
     """
 
     name = "sentiment_analysis"
+    sources = {
+        "sentiment_reviews": Source(_load_embedded, "3,000 short movie-style reviews (embedded)"),
+        "csv": Source(_load_csv, "data.text_column, data.label_column [, data.split_column]",
+                      "PATH"),
+        "folder": Source(_load_folder, "PATH/CLASS/*.txt", "PATH"),
+        "tfds": Source(_load_tfds, "imdb_reviews, glue/sst2, ...", "NAME"),
+    }
+    input_kind = "text"
+    data_config = TextDataConfig
+    defaults = {"model.name": "bilstm_text_classifier", "train.epochs": 10,
+                "train.batch_size": 32, "train.learning_rate": 3e-3, "train.warmup_steps": 20}
 
-    @classmethod
-    def default_config(cls) -> ExperimentConfig:
-        config = ExperimentConfig(task=cls.name, data=TextDataConfig())
-        config.model.name = "bilstm_text_classifier"
-        config.train.epochs = 10
-        config.train.batch_size = 32
-        config.train.learning_rate = 3e-3
-        config.train.warmup_steps = 20
-        return config
+    def zoo_model_name(self) -> str:
+        return ALIASES.get(self.config.model.name, self.config.model.name)
 
-    # ----- data -----
-    def prepare_data(self) -> PreparedData:
-        from kerazoo.recipes import text_sources
-
+    def check_config(self) -> None:
+        super().check_config()
         data = self.config.data
-        if data.augment:
-            raise ConfigError("Config key 'data.augment': the text recipe has no augmentations.")
         if data.vocab_size < 3 or data.sequence_length < 1:
             raise ConfigError(
                 "data.vocab_size must be >= 3 and data.sequence_length >= 1. Received: "
                 f"{data.vocab_size}, {data.sequence_length}"
             )
-        if self.model_name not in TEXT_MODELS:
+        if self.zoo_model_name() not in TEXT_MODELS:
             raise ConfigError(
                 f"Config key 'model.name': {self.config.model.name!r} is not a text model; "
                 f"choose from {', '.join(TEXT_MODELS)} (or mlp, transformer)."
             )
-        source = data.source
-        common = {"validation_fraction": data.validation_fraction,
-                  "test_fraction": data.test_fraction, "seed": data.seed,
-                  "class_names": data.class_names, "drop_bad_rows": data.drop_bad_rows,
-                  "encoding": data.encoding}
-        if source == text_sources.EMBEDDED:
-            prepared = text_sources.load_embedded()
-        elif source.startswith("csv:"):
-            prepared = text_sources.load_csv(
-                source[4:], text_column=data.text_column, label_column=data.label_column,
-                split_column=data.split_column, **common,
-            )
-        elif source.startswith("folder:"):
-            prepared = text_sources.load_folder(source[7:], **common)
-        elif source.startswith("tfds:"):
-            prepared = text_sources.load_tfds(
-                source[5:], data_dir=data.data_dir, download=data.download,
-                text_column=data.text_column, label_column=data.label_column,
-                validation_fraction=data.validation_fraction,
-            )
-        else:
-            raise ConfigError(
-                f"Config key 'data.source': {source!r} is not a source; use "
-                f"{text_sources.EMBEDDED}, csv:PATH, folder:PATH or tfds:NAME."
-            )
-        if data.pretrained_vectors and not Path(data.pretrained_vectors).is_file():
-            raise DataError(f"data.pretrained_vectors: file not found: {data.pretrained_vectors}")
-        self.data = prepared
-        return prepared
 
-    @property
-    def model_name(self) -> str:
-        return ALIASES.get(self.config.model.name, self.config.model.name)
+    # ----- data -----
+    def prepare_data(self) -> TextData:
+        import dataclasses
 
-    # ----- model -----
-    def _vocabulary(self) -> list[str]:
-        """Adapt a vectorizer on the training texts only (never validation or test)."""
-        import keras
-
-        if getattr(self, "_adapted", None) is None:
-            data = self.config.data
-            adapter = keras.layers.TextVectorization(max_tokens=data.vocab_size,
-                                                     ngrams=data.ngrams)
-            adapter.adapt(self.data.splits["train"].map(lambda text, _: text).batch(1024))
-            self._adapted = adapter.get_vocabulary()
-        return self._adapted
-
-    def build_model(self):
         import keras
 
         data = self.config.data
-        classes = len(self.data.class_names)
-        self._init_vocabulary = None
-        inner = self._initial_model(classes)
-        vocabulary = self._init_vocabulary or self._vocabulary()
+        if data.pretrained_vectors and not Path(data.pretrained_vectors).is_file():
+            raise DataError(f"data.pretrained_vectors: file not found: {data.pretrained_vectors}")
+        prepared = super().prepare_data()
+        # Adapted on the training texts only (never validation or test).
+        adapter = keras.layers.TextVectorization(max_tokens=data.vocab_size, ngrams=data.ngrams)
+        adapter.adapt(prepared.splits["train"].map(lambda text, _: text).batch(1024))
+        vocabulary = adapter.get_vocabulary()
+        vectors = coverage = None
+        if data.pretrained_vectors and not self.config.model.init:
+            vectors, coverage = read_vectors(Path(data.pretrained_vectors), vocabulary, data.seed)
+        fields = {item.name: getattr(prepared, item.name)
+                  for item in dataclasses.fields(PreparedData)}
+        return TextData(**fields, vocabulary=vocabulary, vectors=vectors,
+                        vector_coverage=coverage)
+
+    # ----- model -----
+    def build_features(self, data: TextData, trained=None):
+        import keras
+
+        cfg = self.config.data
+        # A fine-tuned encoder's embedding rows belong to its own vocabulary: keep that one.
+        vocabulary = (trained.get_layer("vectorizer").get_vocabulary() if trained is not None
+                      else data.vocabulary)
         # Built from the list (not adapted in place) so the vocabulary is part of get_config():
         # presets keep config + weights only, and must still carry it.
         vectorizer = keras.layers.TextVectorization(
-            max_tokens=data.vocab_size, output_sequence_length=data.sequence_length,
-            ngrams=data.ngrams, vocabulary=vocabulary, name="vectorizer",
+            max_tokens=cfg.vocab_size, output_sequence_length=cfg.sequence_length,
+            ngrams=cfg.ngrams, vocabulary=vocabulary, name="vectorizer",
         )
         inputs = keras.Input((), dtype="string", name="texts")
-        outputs = inner(vectorizer(inputs))
-        model = keras.Model(inputs, outputs, name=f"{self.name}_{self.model_name}")
-        if self.config.model.freeze_backbone:
-            from kerazoo import zoo
+        return inputs, vectorizer(inputs)
 
-            zoo.set_backbone_trainable(inner, False)
-        return model
+    def zoo_kwargs(self, data: TextData, feature_shape):
+        kwargs = {"vocab_size": len(data.vocabulary),
+                  "sequence_length": self.config.data.sequence_length}
+        if data.vectors is not None:
+            kwargs["embedding_dim"] = data.vectors.shape[1]
+        return kwargs
 
-    def _initial_model(self, classes: int):
+    def initialize(self, zoo_model, data: TextData) -> None:
+        if data.vectors is not None:
+            zoo_model.get_layer("backbone").get_layer("embedding").set_weights([data.vectors])
 
-        from kerazoo import zoo
-
-        cfg, data = self.config.model, self.config.data
-        if cfg.init is None:
-            kwargs = {}
-            vectors = None
-            vocab_size = len(self._vocabulary())
-            if data.pretrained_vectors:
-                vectors = self._pretrained_vectors()
-                kwargs["embedding_dim"] = vectors.shape[1]
-            model = zoo.build(
-                self.model_name, input_shape=(data.sequence_length,), num_classes=classes,
-                vocab_size=vocab_size, sequence_length=data.sequence_length,
-                dropout=cfg.dropout, **kwargs,
-            )
-            if vectors is not None:
-                model.get_layer("backbone").get_layer("embedding").set_weights([vectors])
-            return model
-        trained = self.load_init_model()
-        # The encoder's embedding rows belong to the trained vocabulary: keep that vectorizer.
-        self._init_vocabulary = trained.get_layer("vectorizer").get_vocabulary()
-        return zoo.replace_head(self.inner_model(trained), classes, dropout=cfg.dropout,
-                                freeze_backbone=cfg.freeze_backbone)
-
-    def _pretrained_vectors(self) -> np.ndarray:
-        path = Path(self.config.data.pretrained_vectors)
-        vocabulary = self._vocabulary()
-        index = {word: i for i, word in enumerate(vocabulary)}
-        table, dim = None, None
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            for line_number, line in enumerate(stream, start=1):
-                parts = line.rstrip().split(" ")
-                if len(parts) < 2:
-                    continue
-                if dim is None:
-                    dim = len(parts) - 1
-                    rng = np.random.default_rng(self.config.data.seed)
-                    table = rng.normal(0, 0.1, (len(vocabulary), dim)).astype("float32")
-                    table[0] = 0.0
-                    found = np.zeros(len(vocabulary), bool)
-                if len(parts) - 1 != dim:
-                    raise DataError(
-                        f"{path}:{line_number}: {len(parts) - 1} values, expected {dim} (the "
-                        "dimension of the first line)."
-                    )
-                row = index.get(parts[0])
-                if row is not None and row > 1:
-                    try:
-                        table[row] = np.asarray(parts[1:], "float32")
-                    except ValueError:
-                        raise DataError(f"{path}:{line_number}: non-numeric vector.") from None
-                    found[row] = True
-        if table is None:
-            raise DataError(f"{path}: no vectors (expected lines 'word v1 v2 ...').")
-        coverage = found[2:].mean() if len(vocabulary) > 2 else 0.0
-        self.vector_coverage = float(coverage)
-        log.warning("Pretrained vectors %s cover %.1f%% of the %d-word vocabulary.", path,
-                    100 * coverage, len(vocabulary) - 2)
-        return table
-
-    def build_loss(self):
-        from kerazoo.recipes.classification import task_loss
-
-        return task_loss(self)
-
-    # ----- evaluation and serving -----
-    def predict_numpy(self, model, texts) -> np.ndarray:
-        import keras
+    # ----- arrays out -----
+    def model_input(self, batch):
         import tensorflow as tf
 
-        outputs = []
-        for start in range(0, len(texts), 256):
-            batch = tf.constant(list(texts[start : start + 256]), tf.string)
-            outputs.append(keras.ops.convert_to_numpy(
-                keras.ops.softmax(keras.ops.cast(model(batch, training=False), "float32"))
-            ))
-        return np.concatenate(outputs) if outputs else np.zeros((0, len(self.data.class_names)))
+        return tf.constant([t if isinstance(t, (str, bytes)) else str(t) for t in batch],
+                           tf.string)
 
-    def evaluate(self, model, split: str = "test", run_dir=None) -> dict[str, Any]:
-        from kerazoo.recipes.evaluation import classification_report
+    def split_arrays(self, data, split):
+        texts, labels = super().split_arrays(data, split)
+        return [t.decode("utf-8", "replace") for t in texts], labels
 
-        texts, labels = [], []
-        for x, y in self.data.splits[split].batch(1024):
-            texts += [t.decode("utf-8", "replace") for t in x.numpy()]
-            labels.append(y.numpy())
-        labels = np.concatenate(labels)
-        probabilities = self.predict_numpy(model, texts)
-        report = classification_report(labels, probabilities, self.data.class_names, run_dir)
-        report["worst_examples"] = worst_examples(texts, labels, probabilities,
-                                                  self.data.class_names)
-        if getattr(self, "vector_coverage", None) is not None:
-            report["pretrained_vector_coverage"] = self.vector_coverage
+    def predict(self, model, features):
+        probabilities = super().predict(model, features)
+        return probabilities if len(features) else np.zeros((0, model.output_shape[-1]))
+
+    def extra_report(self, data: TextData, features, labels, probabilities):
+        report = {"worst_examples": worst_examples(features, labels, probabilities,
+                                                   data.class_names)}
+        if data.vector_coverage is not None:
+            report["pretrained_vector_coverage"] = data.vector_coverage
         return report
+
+    def read_inputs(self, model, inputs):
+        return list(inputs)
 
     def input_description(self, data: PreparedData) -> str:
         return ("a batch of raw UTF-8 strings; the vectorizer (vocabulary from the training "
                 "split) is inside the model and the SavedModel (`serving_default`, input `texts`)")
 
-    def predict_cli(self, model, args, class_names: list[str]) -> list[str]:
-        if not args.inputs:
-            raise ConfigError('kerazoo predict: give one or more texts, e.g. "great film".')
-        probabilities = self.predict_numpy(model, args.inputs)
-        shown = [text if len(text) <= 60 else text[:57] + "..." for text in args.inputs]
-        return top_k_lines([repr(text) for text in shown], probabilities, class_names, args.top)
-
     def serving_signatures(self, model, class_names):
         from kerazoo.recipes.export import text_signatures
 
         return text_signatures(model, class_names)
+
+
+def read_vectors(path: Path, vocabulary: list[str], seed: int) -> tuple[np.ndarray, float]:
+    """Embedding rows for ``vocabulary`` from a GloVe-format file, and the share it covers."""
+    index = {word: i for i, word in enumerate(vocabulary)}
+    table, dim = None, None
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        for line_number, line in enumerate(stream, start=1):
+            parts = line.rstrip().split(" ")
+            if len(parts) < 2:
+                continue
+            if dim is None:
+                dim = len(parts) - 1
+                rng = np.random.default_rng(seed)
+                table = rng.normal(0, 0.1, (len(vocabulary), dim)).astype("float32")
+                table[0] = 0.0
+                found = np.zeros(len(vocabulary), bool)
+            if len(parts) - 1 != dim:
+                raise DataError(
+                    f"{path}:{line_number}: {len(parts) - 1} values, expected {dim} (the "
+                    "dimension of the first line)."
+                )
+            row = index.get(parts[0])
+            if row is not None and row > 1:
+                try:
+                    table[row] = np.asarray(parts[1:], "float32")
+                except ValueError:
+                    raise DataError(f"{path}:{line_number}: non-numeric vector.") from None
+                found[row] = True
+    if table is None:
+        raise DataError(f"{path}: no vectors (expected lines 'word v1 v2 ...').")
+    coverage = float(found[2:].mean()) if len(vocabulary) > 2 else 0.0
+    log.warning("Pretrained vectors %s cover %.1f%% of the %d-word vocabulary.", path,
+                100 * coverage, len(vocabulary) - 2)
+    return table, coverage
 
 
 def worst_examples(texts, labels, probabilities, class_names, count: int = 10) -> list[dict]:

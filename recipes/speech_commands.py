@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from kerazoo.errors import ConfigError
-from kerazoo.recipes.config import DataConfig, ExperimentConfig
-from kerazoo.recipes.evaluation import top_k_lines
-from kerazoo.recipes.task import PreparedData, Task
+from kerazoo.recipes.classification import ClassificationTask
+from kerazoo.recipes.config import DataConfig
+from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
 
 AUGMENTATIONS = ("time_shift", "noise", "spec_augment")
@@ -67,80 +66,78 @@ class AudioDataConfig(DataConfig):
     silence_fraction: float = 0.1
 
 
-@register("recipes", name="speech_commands", task="speech_commands")
-class SpeechCommands(Task):
-    """Keyword spotting with a zoo model on raw waveforms: data, model, loss, metrics, serving.
+def _load_embedded(task, name):
+    from kerazoo.recipes import audio_sources
 
-    Args:
-        config: an ``ExperimentConfig`` from ``default_config()`` with overrides applied.
+    if task.config.data.sample_rate != 16_000:
+        raise ConfigError(f"{name} is 16 kHz; data.sample_rate={task.config.data.sample_rate}.")
+    return audio_sources.load_embedded(task.clip_samples)
+
+
+def _load_folder(task, path):
+    from kerazoo.recipes import audio_sources
+
+    data = task.config.data
+    return audio_sources.load_folder(
+        path, sample_rate=data.sample_rate, clip_samples=task.clip_samples,
+        validation_fraction=data.validation_fraction, test_fraction=data.test_fraction,
+        seed=data.seed, silence_fraction=data.silence_fraction)
+
+
+def _load_tfds(task, name):
+    from kerazoo.recipes import audio_sources
+
+    return audio_sources.load_tfds(name, clip_samples=task.clip_samples, **task.tfds_options())
+
+
+@register("recipes", name="speech_commands", task="speech_commands")
+class SpeechCommands(ClassificationTask):
+    """Keyword spotting with a zoo model on raw waveforms: data, model, loss, metrics, serving.
 
     Example:
 
     >>> from kerazoo.recipes.speech_commands import SpeechCommands
     >>> task = SpeechCommands(SpeechCommands.default_config())
-    >>> data = task.prepare_data()
-    >>> len(data.class_names), data.feature_spec
-    (12, ((16000,), 'float32'))
+    >>> task.clip_samples, task.zoo_model_name()
+    (16000, 'bc_resnet1')
+    >>> task.prepare_data().feature_spec
+    ((16000,), 'float32')
     """
 
     name = "speech_commands"
-
-    @classmethod
-    def default_config(cls) -> ExperimentConfig:
-        config = ExperimentConfig(task=cls.name, data=AudioDataConfig())
-        config.model.name = "bc_resnet1"
-        config.model.batchnorm_momentum = 0.9  # ~500 steps: 0.99 leaves the statistics behind
-        config.train.epochs = 40
-        config.train.batch_size = 32
-        config.train.learning_rate = 5e-3
-        config.train.warmup_steps = 30
-        config.data.augment = ["time_shift", "noise", "spec_augment"]
-        return config
+    sources = {
+        "speech_commands_tiny": Source(_load_embedded,
+                                       "12 classes of synthesized spoken words (embedded)"),
+        "folder": Source(_load_folder, "PATH/CLASS/*.wav [+ _background_noise_/]", "PATH"),
+        "tfds": Source(_load_tfds, "speech_commands", "NAME"),
+    }
+    augmentations = AUGMENTATIONS
+    data_config = AudioDataConfig
+    defaults = {
+        "model.name": "bc_resnet1",
+        "model.batchnorm_momentum": 0.9,  # ~500 steps: 0.99 leaves the statistics behind
+        "train.epochs": 40, "train.batch_size": 32, "train.learning_rate": 5e-3,
+        "train.warmup_steps": 30, "data.augment": ["time_shift", "noise", "spec_augment"],
+    }
 
     @property
     def clip_samples(self) -> int:
         return int(round(self.config.data.sample_rate * self.config.data.clip_seconds))
 
-    # ----- data -----
-    def prepare_data(self) -> PreparedData:
-        from kerazoo.recipes import audio_sources
-
+    def check_config(self) -> None:
+        super().check_config()
         data = self.config.data
-        unknown = [name for name in data.augment if name not in AUGMENTATIONS]
-        if unknown:
-            raise ConfigError(f"Config key 'data.augment': unknown augmentation {unknown[0]!r}; "
-                              f"choose from {', '.join(AUGMENTATIONS)}.")
         if data.features not in FEATURES:
             raise ConfigError(f"Config key 'data.features' must be one of {', '.join(FEATURES)}. "
                               f"Received: {data.features!r}")
-        source = data.source
-        if source == audio_sources.EMBEDDED:
-            if data.sample_rate != 16_000:
-                raise ConfigError(f"{source} is 16 kHz; data.sample_rate={data.sample_rate}.")
-            prepared = audio_sources.load_embedded(self.clip_samples)
-        elif source.startswith("folder:"):
-            prepared = audio_sources.load_folder(
-                source[7:], sample_rate=data.sample_rate, clip_samples=self.clip_samples,
-                validation_fraction=data.validation_fraction, test_fraction=data.test_fraction,
-                seed=data.seed, silence_fraction=data.silence_fraction,
-            )
-        elif source.startswith("tfds:"):
-            prepared = audio_sources.load_tfds(
-                source[5:], data_dir=data.data_dir, download=data.download,
-                clip_samples=self.clip_samples, validation_fraction=data.validation_fraction,
-            )
-        else:
-            raise ConfigError(f"Config key 'data.source': {source!r} is not a source; use "
-                              f"{audio_sources.EMBEDDED}, folder:PATH or tfds:NAME.")
-        self.data = prepared
-        return prepared
 
-    def example_augment(self):
+    # ----- data -----
+    def example_augment(self, data: PreparedData):
         import tensorflow as tf
 
+        noise_bank = data.info.get("noise")
         data = self.config.data
         names = set(data.augment) - {"spec_augment"}
-        noise_bank = self.data.info.get("noise")
         if "noise" in names and (noise_bank is None or len(noise_bank) == 0):
             names.discard("noise")  # no background recordings: nothing to mix in
         if not names:
@@ -189,71 +186,32 @@ class SpeechCommands(Task):
                             name="spec_augment")(x)
         return x
 
-    def build_model(self):
+    def build_features(self, data: PreparedData, trained=None):
         import keras
 
-        from kerazoo import zoo
-
-        cfg = self.config.model
         inputs = keras.Input((self.clip_samples,), name="waveforms")
         features = self.frontend(inputs)
-        if cfg.name not in SEQUENCE_MODELS:
+        if self.zoo_model_name() not in SEQUENCE_MODELS:
             features = keras.layers.Reshape((*features.shape[1:], 1), name="channel")(features)
-        classes = len(self.data.class_names)
-        if cfg.init is None:
-            inner = zoo.build(cfg.name, input_shape=tuple(features.shape[1:]),
-                              num_classes=classes, dropout=cfg.dropout)
-        else:
-            inner = zoo.replace_head(self.init_base_model(), classes, dropout=cfg.dropout,
-                                     freeze_backbone=cfg.freeze_backbone)
-        model = keras.Model(inputs, inner(features), name=f"{self.name}_{cfg.name}")
-        if cfg.freeze_backbone:
-            zoo.set_backbone_trainable(inner, False)
-        return model
+        return inputs, features
 
-    def build_loss(self):
-        from kerazoo.recipes.classification import task_loss
+    # ----- evaluation and prediction -----
+    def extra_report(self, data, features, labels, probabilities):
+        from kerazoo.recipes.evaluation import detection_report
 
-        return task_loss(self)
-
-    # ----- evaluation and serving -----
-    def predict_numpy(self, model, clips: np.ndarray) -> np.ndarray:
-        import keras
-
-        outputs = [
-            keras.ops.convert_to_numpy(keras.ops.softmax(keras.ops.cast(
-                model(clips[start : start + 256].astype("float32"), training=False), "float32")))
-            for start in range(0, len(clips), 256)
-        ]
-        return np.concatenate(outputs)
-
-    def evaluate(self, model, split: str = "test", run_dir=None) -> dict[str, Any]:
-        from kerazoo.recipes.evaluation import classification_report, detection_report
-
-        clips, labels = [], []
-        for x, y in self.data.splits[split].batch(1024):
-            clips.append(x.numpy())
-            labels.append(y.numpy())
-        clips, labels = np.concatenate(clips), np.concatenate(labels)
-        probabilities = self.predict_numpy(model, clips)
-        report = classification_report(labels, probabilities, self.data.class_names, run_dir)
-        keywords = [name for name in self.data.class_names if not name.startswith("_")]
-        report.update(detection_report(labels, probabilities, self.data.class_names, keywords))
-        return report
+        keywords = [name for name in data.class_names if not name.startswith("_")]
+        return detection_report(labels, probabilities, data.class_names, keywords)
 
     def input_description(self, data: PreparedData) -> str:
         return (f"float32 waveforms [batch, {self.clip_samples}] at {self.config.data.sample_rate}"
                 " Hz (`serving_default`, input `waveforms`: shorter clips zero-padded, longer "
                 "ones centre-cropped) or WAV bytes (`serving_wav`); features are computed inside")
 
-    def predict_cli(self, model, args, class_names: list[str]) -> list[str]:
+    def read_inputs(self, model, inputs):
         from kerazoo.recipes.audio_sources import fit_length, read_wav
 
-        if not args.inputs:
-            raise ConfigError("kerazoo predict: give one or more .wav files.")
-        clips = np.stack([fit_length(read_wav(Path(name), self.config.data.sample_rate),
-                                     self.clip_samples) for name in args.inputs])
-        return top_k_lines(args.inputs, self.predict_numpy(model, clips), class_names, args.top)
+        return np.stack([fit_length(read_wav(Path(name), self.config.data.sample_rate),
+                                    self.clip_samples) for name in inputs])
 
     def serving_signatures(self, model, class_names):
         from kerazoo.recipes.export import waveform_signatures

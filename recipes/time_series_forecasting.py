@@ -25,7 +25,7 @@ import numpy as np
 
 from kerazoo.errors import ConfigError, DataError
 from kerazoo.recipes.config import DataConfig, ExperimentConfig, TrainConfig
-from kerazoo.recipes.task import PreparedData, Task
+from kerazoo.recipes.task import SHARED_KEYS, PreparedData, Source, Task
 from kerazoo.registry import register
 
 NORMALIZATIONS = ("train", "revin", "none")
@@ -85,12 +85,72 @@ class SeriesTrainConfig(TrainConfig):
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
 
 
+@dataclass
+class ForecastData(PreparedData):
+    """Prepared series: the window datasets, plus what later steps need of the data.
+
+    Args:
+        values: ``[rows, features]`` float32, every series one after another (targets first).
+        starts: first row of every window, per split.
+        owners: the series number of every window, per split.
+        stats: ``{"mean", "std"}`` per feature, of the training part only.
+        mase_scale: ``[series, targets]`` in-sample seasonal-naive error (the MASE denominator).
+        season: the seasonal-naive period.
+        num_targets: target columns (the first ones of ``values``).
+    """
+
+    values: np.ndarray = None
+    starts: dict[str, np.ndarray] = field(default_factory=dict)
+    owners: dict[str, np.ndarray] = field(default_factory=dict)
+    stats: dict[str, np.ndarray] = field(default_factory=dict)
+    mase_scale: np.ndarray = None
+    season: int = 1
+    num_targets: int = 1
+
+
+def _load_co2(task, name):
+    from kerazoo.recipes.embedded import co2
+
+    return co2.load(task.config.data.fill_policy), co2.SEASON_LENGTH, co2.LICENSE
+
+
+def _load_synthetic(task, name):
+    from kerazoo.recipes import series_sources
+
+    data = task.config.data
+    text = series_sources.synthetic_csv_text(data.synthetic_series, seed=data.seed,
+                                             covariate=bool(data.covariates))
+    table = series_sources.parse_csv_text(
+        text, "synthetic", **_columns(task), fill_policy=data.fill_policy)
+    return table, 12, "synthetic (generated)"
+
+
+def _load_csv(task, path):
+    from kerazoo.recipes import series_sources
+
+    data = task.config.data
+    if not data.targets:
+        raise ConfigError("Config key 'data.targets': name the column(s) to forecast, "
+                          "e.g. --set 'data.targets=[sales]'.")
+    table = series_sources.load_csv(path, **_columns(task), fill_policy=data.fill_policy)
+    return table, 1, "see the file's own license"
+
+
+def _columns(task) -> dict:
+    """The CSV columns of the configured source (``predict --csv`` files use the same)."""
+    data = task.config.data
+    if data.source == "co2":
+        return {"timestamp_column": "date", "targets": ["co2"]}
+    if data.source == "synthetic":
+        return {"timestamp_column": "timestamp", "targets": ["value"],
+                "covariates": ["temperature"] if data.covariates else [], "id_column": "series"}
+    return {"timestamp_column": data.timestamp_column, "targets": data.targets,
+            "covariates": data.covariates, "id_column": data.id_column}
+
+
 @register("recipes", name="time_series_forecasting", task="time_series_forecasting")
 class TimeSeriesForecasting(Task):
     """Multi-horizon forecasting with a zoo model: windows, model, loss, evaluation and serving.
-
-    Args:
-        config: an ``ExperimentConfig`` from ``default_config()`` with overrides applied.
 
     Example:
 
@@ -101,8 +161,24 @@ class TimeSeriesForecasting(Task):
     """
 
     name = "time_series_forecasting"
+    sources = {
+        "co2": Source(_load_co2, "weekly Mauna Loa CO2, 1958-2001 (embedded)"),
+        "synthetic": Source(_load_synthetic, "data.synthetic_series generated seasonal series"),
+        "csv": Source(_load_csv, "data.timestamp_column, data.targets [, data.covariates, "
+                                 "data.id_column]", "PATH"),
+    }
+    # Windows are cut from arrays (no TFDS, no shuffle buffer, no cache, no augmentation) and
+    # the loss is a regression loss: these keys would be silently ignored, so they are refused.
+    uses = SHARED_KEYS - {
+        "data.data_dir", "data.download", "data.shuffle_buffer", "data.cache", "data.augment",
+        "train.label_smoothing", "train.class_weight", "model.init", "model.freeze_backbone",
+        "train.unfreeze_epoch", "train.unfreeze_learning_rate_factor",
+    }
     train_metric_name = "mae"
     headline_metric = "mase"
+    data_config, train_config = SeriesDataConfig, SeriesTrainConfig
+    defaults = {"model.name": "nlinear", "train.epochs": 30, "train.batch_size": 32,
+                "train.learning_rate": 3e-3, "train.schedule": "cosine"}
 
     def __init__(self, config: ExperimentConfig):
         super().__init__(config)
@@ -110,19 +186,13 @@ class TimeSeriesForecasting(Task):
                           if config.train.loss == "quantile" else ())
         self.output_names = ("forecast", "quantiles") if self.quantiles else ("forecast",)
 
-    @classmethod
-    def default_config(cls) -> ExperimentConfig:
-        config = ExperimentConfig(task=cls.name, data=SeriesDataConfig(),
-                                  train=SeriesTrainConfig())
-        config.model.name = "nlinear"
-        config.train.epochs = 30
-        config.train.batch_size = 32
-        config.train.learning_rate = 3e-3
-        config.train.schedule = "cosine"
-        return config
+
+    def zoo_model_name(self) -> str:
+        return ALIASES.get(self.config.model.name, self.config.model.name)
 
     # ----- data -----
-    def _check_config(self) -> None:
+    def check_config(self) -> None:
+        super().check_config()
         data, train = self.config.data, self.config.train
         for key in ("lookback", "horizon", "stride", "backtest_origins", "synthetic_series"):
             if getattr(data, key) < 1:
@@ -141,42 +211,12 @@ class TimeSeriesForecasting(Task):
             raise ConfigError(f"Config key 'train.quantiles' must hold levels in (0, 1). "
                               f"Received: {train.quantiles}")
 
-    def _read_table(self):
-        from kerazoo.recipes import series_sources
-
-        data = self.config.data
-        source = data.source
-        if source == "co2":
-            from kerazoo.recipes.embedded import co2
-
-            return co2.load(data.fill_policy), co2.SEASON_LENGTH, co2.LICENSE
-        if source == "synthetic":
-            text = series_sources.synthetic_csv_text(data.synthetic_series, seed=data.seed,
-                                                     covariate=bool(data.covariates))
-            table = series_sources.parse_csv_text(
-                text, "synthetic", timestamp_column="timestamp", targets=["value"],
-                covariates=["temperature"] if data.covariates else [], id_column="series",
-                fill_policy=data.fill_policy)
-            return table, 12, "synthetic (generated)"
-        if source.startswith("csv:"):
-            if not data.targets:
-                raise ConfigError("Config key 'data.targets': name the column(s) to forecast, "
-                                  "e.g. --set 'data.targets=[sales]'.")
-            table = series_sources.load_csv(
-                source[4:], timestamp_column=data.timestamp_column, targets=data.targets,
-                covariates=data.covariates, id_column=data.id_column,
-                fill_policy=data.fill_policy)
-            return table, 1, "see the file's own license"
-        raise ConfigError(f"Config key 'data.source': {source!r} is not a source; use co2, "
-                          "synthetic or csv:PATH.")
-
-    def prepare_data(self) -> PreparedData:
+    def prepare_data(self) -> ForecastData:
         from kerazoo.recipes.series_sources import chronological_bounds
         from kerazoo.recipes.series_windows import window_dataset
 
-        self._check_config()
         data = self.config.data
-        table, default_season, license_ = self._read_table()
+        table, default_season, license_ = self.read_source()
         season = data.season_length or default_season
         lookback, horizon = data.lookback, data.horizon
         if season > lookback:
@@ -221,69 +261,79 @@ class TimeSeriesForecasting(Task):
                     f"raise data.{split}_fraction or add rows.")
         values = np.concatenate(blocks).astype(np.float32)
         train_all = np.concatenate(train_rows)
-        self.stats = {"mean": train_all.mean(axis=0), "std": train_all.std(axis=0)}
-        self.table, self.values, self.season = table, values, season
-        self.starts = {split: np.asarray(v, np.int64) for split, v in starts.items()}
-        self.owners = {split: np.asarray(v, np.int64) for split, v in owners.items()}
-        self.mase_scale = np.stack(scales).astype(np.float64)
+        starts = {split: np.asarray(v, np.int64) for split, v in starts.items()}
         features, targets = values.shape[1], table.num_targets
-        splits = {split: window_dataset(values, self.starts[split], lookback=lookback,
+        splits = {split: window_dataset(values, starts[split], lookback=lookback,
                                         horizon=horizon, targets=targets)
                   for split in starts}
         filled = sum(one.filled for one in table.series.values())
-        prepared = PreparedData(
-            splits=splits, sizes={split: len(v) for split, v in self.starts.items()},
+        prepared = ForecastData(
+            splits=splits, sizes={split: len(v) for split, v in starts.items()},
             class_names=[], feature_spec=((lookback, features), "float32"),
             info={"source": data.source, "license": license_, "columns": table.columns,
                   "targets": table.columns[:targets], "series": list(table.series),
                   "filled_rows": filled, "notes": table.notes, "season_length": season,
                   "step_seconds": int(table.step.astype("int64"))},
+            values=values, starts=starts,
+            owners={split: np.asarray(v, np.int64) for split, v in owners.items()},
+            stats={"mean": train_all.mean(axis=0), "std": train_all.std(axis=0)},
+            mase_scale=np.stack(scales).astype(np.float64), season=season, num_targets=targets,
         )
-        self.data = prepared
+        self._last_prepared = prepared  # only for the read-only properties below (see there)
         return prepared
 
+    # Read-only views of the last prepared data, for tests/recipes/test_forecasting_data.py
+    # (owned by the calendar-frequency work, issue 22) until it reads them from ForecastData.
+    starts = property(lambda self: self._last_prepared.starts)
+    owners = property(lambda self: self._last_prepared.owners)
+    stats = property(lambda self: self._last_prepared.stats)
+    values = property(lambda self: self._last_prepared.values)
+    mase_scale = property(lambda self: self._last_prepared.mase_scale)
+
     def build_inputs(
-        self, split: str, input_context=None, *, per_replica_batch: int, training: bool,
-        epoch: int = 0, skip_global_steps: int = 0, take_global_steps: int | None = None,
-        deterministic: bool = True,
+        self, data: ForecastData, split: str, input_context=None, *, per_replica_batch: int,
+        training: bool, epoch: int = 0, skip_global_steps: int = 0,
+        take_global_steps: int | None = None, deterministic: bool = True,
     ):
         from kerazoo.recipes.series_windows import batched_windows
 
-        (lookback, _), _ = self.data.feature_spec
+        (lookback, _), _ = data.feature_spec
         return batched_windows(
-            self.values, self.starts[split], lookback=lookback, horizon=self.config.data.horizon,
-            targets=self.table.num_targets, per_replica_batch=per_replica_batch,
+            data.values, data.starts[split], lookback=lookback, horizon=self.config.data.horizon,
+            targets=data.num_targets, per_replica_batch=per_replica_batch,
             training=training, seed=self.config.data.seed, epoch=epoch,
             input_context=input_context, skip_global_steps=skip_global_steps,
             take_global_steps=take_global_steps,
         )
 
     # ----- model -----
-    def build_model(self):
+    def build_model(self, data: ForecastData):
         import keras
 
         from kerazoo import zoo
+        from kerazoo.registry import registry
 
-        (lookback, features), _ = self.data.feature_spec
-        targets = self.table.num_targets
+        (lookback, features), _ = data.feature_spec
+        targets = data.num_targets
         levels = max(len(self.quantiles), 1)
         cfg = self.config.model
-        name = ALIASES.get(cfg.name, cfg.name)
+        name = self.zoo_model_name()
         revin = self.config.data.normalization == "revin"
         inputs = keras.Input((lookback, features), name="window")
         x = inputs
-        mean, std = self.stats["mean"], np.maximum(self.stats["std"], 1e-6)
+        mean, std = data.stats["mean"], np.maximum(data.stats["std"], 1e-6)
         if self.config.data.normalization == "train":
             x = keras.layers.Normalization(mean=mean.tolist(), variance=(std**2).tolist(),
                                            name="normalize")(x)
-        kind = zoo.model_config(name).get("task")
+        # The registry entry, not zoo.model_config: that one also reads every shipped preset.
+        meta = registry("models").get(name).metadata
+        kind = meta.get("task")
         if kind == "forecasting":
-            family = zoo.model_config(name).get("family")
-            wanted = None if family == "ltsf_linear" or revin else targets * levels
+            wanted = None if meta.get("family") == "ltsf_linear" or revin else targets * levels
             try:
                 inner = zoo.build(name, input_shape=(lookback, features),
                                   horizon=self.config.data.horizon, num_targets=wanted,
-                                  dropout=cfg.dropout, revin=revin)
+                                  dropout=cfg.dropout, revin=revin, **self.zoo_options())
             except ConfigError as error:
                 raise ConfigError(f"model.name={cfg.name}: {error}") from None
             y = inner(x)
@@ -305,7 +355,7 @@ class TimeSeriesForecasting(Task):
             shape = (lookback * features,) if flat else (lookback, features)
             extra = {} if flat else {"pooling": "avg"}
             inner = zoo.build(name, input_shape=shape, include_top=False, dropout=cfg.dropout,
-                              **extra)
+                              **extra, **self.zoo_options())
             y = inner(keras.layers.Flatten(name="flatten")(x) if flat else x)
             y = keras.layers.Dense(self.config.data.horizon * targets * levels,
                                    name="forecast_head")(y)
@@ -327,14 +377,14 @@ class TimeSeriesForecasting(Task):
             return outputs
         return outputs[..., len(self.quantiles) // 2]
 
-    def build_loss(self):
+    def build_loss(self, data: ForecastData):
         import keras
         from keras import ops
 
         from kerazoo.losses import QuantileLoss
 
         scale = ops.convert_to_tensor(
-            np.maximum(self.stats["std"][: self.table.num_targets], 1e-6).astype("float32"))
+            np.maximum(data.stats["std"][: data.num_targets], 1e-6).astype("float32"))
         name = self.config.train.loss
         # Errors are measured in training standard deviations, so the loss (and the learning
         # rate) do not depend on the series' units.
@@ -363,41 +413,48 @@ class TimeSeriesForecasting(Task):
         return tf.reduce_sum(tf.reduce_mean(tf.abs(labels - self._point(outputs)), axis=[1, 2]))
 
     # ----- evaluation and serving -----
-    def windows(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(inputs [N, lookback, features], targets [N, horizon, targets])`` of ``split``."""
-        (lookback, _), _ = self.data.feature_spec
-        horizon, targets = self.config.data.horizon, self.table.num_targets
-        starts = self.starts[split]
-        rows = starts[:, None] + np.arange(lookback + horizon)[None]
-        blocks = self.values[rows]
-        return blocks[:, :lookback], blocks[:, lookback:, :targets]
+    def windows(self, data: ForecastData | str, split: str | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """``(inputs [N, lookback, features], targets [N, horizon, targets])`` of ``split``.
 
-    def predict_numpy(self, model, features: np.ndarray) -> np.ndarray:
-        import keras
+        ``windows(split)`` (no data) reads the last prepared data: kept for
+        tests/recipes/test_forecasting_data.py, like the properties above.
+        """
+        if isinstance(data, str):
+            data, split = self._last_prepared, data
+        (lookback, _), _ = data.feature_spec
+        rows = data.starts[split][:, None] + np.arange(lookback + self.config.data.horizon)[None]
+        blocks = data.values[rows]
+        return blocks[:, :lookback], blocks[:, lookback:, : data.num_targets]
 
-        # A plain call, not model.predict (see the image recipe: only the chief evaluates).
-        return np.concatenate([
-            keras.ops.convert_to_numpy(model(features[i : i + 512].astype("float32"),
-                                             training=False))
-            for i in range(0, len(features), 512)
-        ]) if len(features) else np.zeros((0,), "float32")
-
-    def evaluate(self, model, split: str = "test", run_dir=None) -> dict[str, Any]:
+    def evaluate(self, model, data: ForecastData, split: str = "test",
+                 run_dir=None) -> dict[str, Any]:
         from kerazoo.recipes import series_evaluation
 
-        inputs, truth = self.windows(split)
-        outputs = self.predict_numpy(model, inputs)
+        inputs, truth = self.windows(data, split)
+        outputs = self.predict(model, inputs)
         report = series_evaluation.forecast_report(
-            inputs, truth, outputs, owners=self.owners[split], mase_scale=self.mase_scale,
-            season=self.season, num_targets=self.table.num_targets, quantiles=self.quantiles,
+            inputs, truth, outputs, owners=data.owners[split], mase_scale=data.mase_scale,
+            season=data.season, num_targets=data.num_targets, quantiles=self.quantiles,
             origins=self.config.data.backtest_origins,
         )
-        report["filled_rows"] = self.data.info["filled_rows"]
+        report["filled_rows"] = data.info["filled_rows"]
         if run_dir is not None:
             series_evaluation.plot_forecasts(
                 Path(run_dir) / "forecast_plot.png", inputs, truth, outputs,
-                target_names=self.data.info["targets"], quantiles=self.quantiles)
+                target_names=data.info["targets"], quantiles=self.quantiles)
         return report
+
+    def headline_keys(self, report):
+        return [self.headline_metric, "mae", "rmse"]
+
+    def card_sections(self, data) -> dict[str, str]:
+        targets = ", ".join(data.info["targets"])
+        return {"labels": f"no classes (regression): forecasts {targets}, "
+                          f"{self.config.data.horizon} steps ahead",
+                "details": "Baselines, backtest and per-step errors are in `evaluation.json`, "
+                           "example forecasts in\n`forecast_plot.png`, the training curves in "
+                           "`training_curves.png`."}
 
     def input_description(self, data: PreparedData) -> str:
         (lookback, features), _ = data.feature_spec
@@ -423,41 +480,31 @@ class TimeSeriesForecasting(Task):
         spec = tf.TensorSpec([None, lookback, features], tf.float32, name="window")
         return {"serving_default": (serve, [spec])}
 
-    def predict_cli(self, model, args, class_names: list[str]) -> list[str]:
+    def predict_inputs(self, model, inputs, *, csv=None, class_names=()):
+        """One record per series and future step: ``series``, ``timestamp``, ``forecast``
+        ``{target: value}`` and, with quantiles, ``interval`` ``{target: [low, high]}``."""
         from kerazoo.recipes import series_sources
 
-        if not getattr(args, "csv", None):
+        if not csv:
             raise ConfigError("kerazoo predict: give --csv FILE with at least lookback rows.")
-        data = self.config.data
         lookback = int(model.input_shape[1])
-        if data.source == "co2":
-            columns = {"timestamp_column": "date", "targets": ["co2"]}
-        elif data.source == "synthetic":
-            columns = {"timestamp_column": "timestamp", "targets": ["value"],
-                       "covariates": ["temperature"] if data.covariates else [],
-                       "id_column": "series"}
-        else:
-            columns = {"timestamp_column": data.timestamp_column, "targets": data.targets,
-                       "covariates": data.covariates, "id_column": data.id_column}
-        table = series_sources.load_csv(args.csv, fill_policy=data.fill_policy, **columns)
-        lines = []
+        table = series_sources.load_csv(csv, fill_policy=self.config.data.fill_policy,
+                                        **_columns(self))
         target_names = table.columns[: table.num_targets]
+        records = []
         for key, one in table.series.items():
             if len(one.values) < lookback:
-                raise DataError(f"{args.csv}" + (f" (series {key!r})" if len(table.series) > 1
-                                                 else "")
-                                + f": {len(one.values)} rows, the model needs the last "
-                                  f"{lookback}.")
-            outputs = self.predict_numpy(model, one.values[None, -lookback:])[0]
+                where = f" (series {key!r})" if len(table.series) > 1 else ""
+                raise DataError(f"{csv}{where}: {len(one.values)} rows, the model needs the "
+                                f"last {lookback}.")
+            outputs = self.predict(model, one.values[None, -lookback:])[0]
             point = self._point(outputs)
             for h in range(point.shape[0]):
-                stamp = one.timestamps[-1] + (h + 1) * table.step
-                parts = []
-                for t, target in enumerate(target_names):
-                    text = f"{target}={point[h, t]:.4f}"
-                    if self.quantiles:
-                        text += f" [{outputs[h, t, 0]:.4f}, {outputs[h, t, -1]:.4f}]"
-                    parts.append(text)
-                prefix = f"{key}\t" if len(table.series) > 1 else ""
-                lines.append(f"{prefix}{stamp}\t" + "\t".join(parts))
-        return lines
+                record = {"series": key if len(table.series) > 1 else None,
+                          "timestamp": str(one.timestamps[-1] + (h + 1) * table.step),
+                          "forecast": {t: float(point[h, i]) for i, t in enumerate(target_names)}}
+                if self.quantiles:
+                    record["interval"] = {t: [float(outputs[h, i, 0]), float(outputs[h, i, -1])]
+                                          for i, t in enumerate(target_names)}
+                records.append(record)
+        return records

@@ -1,4 +1,4 @@
-"""The distributed training loop every recipe shares.
+"""The distributed training loop every recipe shares, in named steps.
 
 A custom loop rather than ``model.fit``: Keras 3's ``fit`` fails under
 ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585). Each step runs ``strategy.run`` on a
@@ -8,6 +8,13 @@ the Keras 3 optimizer all-reduces and applies them. Checkpoints (model, optimize
 dropout seed state, since ``model.variables`` holds it) are written every
 ``train.checkpoint_every`` steps; a re-run of the same command restores the latest and skips the
 batches already seen, so with op determinism it ends on the same weights as an uninterrupted run.
+
+``Trainer.run`` reads as its steps: ``set_up`` (strategy, seeds, determinism) → the task's
+``prepare_data`` → ``plan`` (batch and step arithmetic) → ``check_run_dir`` → ``build_state``
+(model, optimizer, checkpoint, resume) — everything that can fail happens before the first
+write — → ``open_run_dir`` → per epoch ``step_function`` / ``run_epoch`` / ``validate`` /
+``log_epoch`` → ``finish`` (save, evaluate, card, export, rename). The loop knows nothing of any
+task: the task names its metric (``train_metric_name``) and what is printed (``headline_keys``).
 """
 
 from __future__ import annotations
@@ -19,9 +26,11 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kerazoo import compat
 from kerazoo.errors import ConfigError, DataError, KerazooError
 from kerazoo.recipes import config as config_lib
 from kerazoo.recipes.run_dir import atomic_write_json, atomic_write_text, partial_path
@@ -52,7 +61,8 @@ def resolve_named(kind: str, name: str):
     try:
         return registry(kind).get(name).obj
     except KerazooError as error:
-        raise ConfigError(f"Config key 'train.{kind[:-1]}': {error}") from None
+        key = {"optimizers": "optimizer", "losses": "loss", "schedules": "schedule"}[kind]
+        raise ConfigError(f"Config key 'train.{key}': {error}") from None
 
 
 def build_optimizer(train: config_lib.TrainConfig, *, total_steps: int, unfreeze_step: int | None,
@@ -110,7 +120,7 @@ def set_batchnorm_momentum(model, momentum: float) -> int:
     """Set the moving-statistics momentum of every BatchNormalization layer; returns how many."""
     import keras
 
-    layers = [layer for layer in model._flatten_layers()
+    layers = [layer for layer in compat.flatten_layers(model)
               if isinstance(layer, keras.layers.BatchNormalization)]
     for layer in layers:
         layer.momentum = float(momentum)
@@ -118,32 +128,26 @@ def set_batchnorm_momentum(model, momentum: float) -> int:
 
 
 def headline_line(task, report: dict[str, Any]) -> str:
-    """``"accuracy: 0.9889 (360 examples; top_5_accuracy 1.0000)"`` for the final print."""
-    name = task.headline_metric
-    extra = [key for key in report if key.startswith("top_")]
-    detail = f"; {extra[0]} {report[extra[0]]:.4f}" if extra else ""
-    return f"{name}: {report[name]:.4f} ({report.get('num_examples', '?')} examples{detail})"
+    """``"accuracy: 0.9889 (360 examples; top_5_accuracy 1.0000)"``: the task's
+    ``headline_keys``, the first one leading."""
+    first, *others = [key for key in task.headline_keys(report) if key in report]
+    detail = "".join(f"; {key} {report[key]:.4f}" for key in others)
+    return f"{first}: {report[first]:.4f} ({report.get('num_examples', '?')} examples{detail})"
 
 
 def _set_op_determinism(enabled: bool) -> None:
     import tensorflow as tf
-    from tensorflow.python.framework import config as tf_config
 
     if enabled:
         tf.config.experimental.enable_op_determinism()
     else:
-        tf_config.disable_op_determinism()
+        compat.disable_op_determinism()
 
 
-def _scalar_summary(tag: str, value: float) -> None:
-    """A TensorBoard scalar without importing ``tensorboard`` (``tf.summary.scalar`` needs it)."""
+def _total(values) -> float:
     import tensorflow as tf
-    from tensorflow.core.framework import summary_pb2
 
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
-    )
-    tf.summary.write(tag, tf.constant(float(value), tf.float32), metadata=metadata)
+    return float(tf.add_n(values)) if values else 0.0
 
 
 def _current_lr(optimizer, step: int) -> float:
@@ -156,11 +160,39 @@ def _current_lr(optimizer, step: int) -> float:
     return float(rate.numpy() if hasattr(rate, "numpy") else rate)
 
 
+@dataclass
+class Plan:
+    """The numbers a run is laid out by, fixed before anything is built."""
+
+    replicas: int
+    per_replica: int
+    global_batch: int
+    steps_per_epoch: int
+    total_steps: int
+    unfreeze_step: int | None
+    lr_scale: float
+    precision: str
+    jit: bool
+
+
+@dataclass
+class State:
+    """What training changes and checkpoints: model, optimizer, step counter."""
+
+    model: Any
+    inner: Any
+    optimizer: Any
+    step: Any
+    checkpoint: Any
+    resumed_from: str | None
+
+
 class Trainer:
     """Train ``task`` under ``strategy`` into ``run_dir``.
 
     Args:
-        task: a :class:`~kerazoo.recipes.task.Task` whose config is resolved.
+        task: a :class:`~kerazoo.recipes.task.Task` whose config is resolved and validated
+            (``api.resolve_config``).
         run_dir: the final run directory (training happens in ``.NAME.partial``).
         strategy: a ``tf.distribute.Strategy``. Defaults to the config's factory choice.
         export: export a SavedModel at the end. Defaults to ``True``.
@@ -172,33 +204,66 @@ class Trainer:
         self.task = task
         self.config = task.config
         self.run_dir = Path(run_dir)
+        self.work = partial_path(self.run_dir)
         self.strategy = strategy
         self.export = export
         self.verbose = verbose
+        self.chief = True
 
     def _say(self, text: str) -> None:
         if self.verbose and self.chief:
             print(text, flush=True)
 
     def run(self) -> dict[str, Any]:
-        import tensorflow as tf
+        strategy = self.set_up()
+        data = self.task.prepare_data()  # every data error is raised before anything is written
+        plan = self.plan(data, strategy)
+        self.check_run_dir()
+        state = self.build_state(data, plan, strategy)
+        loss_fn = self.task.build_loss(data)
+        manager, ckpt_dir = self.open_run_dir(state)  # the first write
+        eval_batch = self.eval_function(state, loss_fn)
+        rows = self._read_rows(self.work / "metrics.csv", self.first_epoch(state, plan))
+        writer = self._summary_writer()
+        self._say(
+            f"Training {self.config.model.name} on {self.config.data.source}: "
+            f"{data.sizes['train']} examples, {plan.replicas} replica(s) x {plan.per_replica} = "
+            f"global batch {plan.global_batch}, {plan.steps_per_epoch} steps/epoch, "
+            f"{self.config.train.epochs} epochs, precision {plan.precision}, XLA "
+            f"{'on' if plan.jit else 'off'}, strategy {type(strategy).__name__}."
+        )
+        started = time.monotonic()
+        step_fn, compiled_for = None, None
+        for epoch in range(self.first_epoch(state, plan), self.config.train.epochs):
+            trainable = self.trainable_for_epoch(state, epoch)
+            if step_fn is None or [id(v) for v in trainable] != compiled_for:
+                step_fn = self.step_function(state, plan, strategy, loss_fn, trainable)
+                compiled_for = [id(v) for v in trainable]
+            epoch_started = time.monotonic()
+            loss_sum, metric_sum, seen = self.run_epoch(data, plan, strategy, state, manager,
+                                                        step_fn, epoch)
+            val_loss, val_metric = self.validate(data, eval_batch)
+            rows.append(self.epoch_row(plan, state, epoch, loss_sum, metric_sum, seen,
+                                       val_loss, val_metric, time.monotonic() - epoch_started))
+            manager.save(checkpoint_number=int(state.step.numpy()))
+            self.log_epoch(rows, writer)
+        self.model = state.model
+        if not self.chief:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+            return {}
+        return self.finish(state.model, data, time.monotonic() - started)
 
+    # ----- before anything is written -----
+    def set_up(self):
+        """The strategy, seeds and op determinism."""
         from kerazoo.recipes import strategy as strategy_lib
 
-        config = self.config
-        config_lib.validate(config)
+        runtime = self.config.runtime
         # MultiWorkerMirroredStrategy must configure collectives before TF's context starts
         # (importing Keras starts it).
-        strategy = self.strategy or strategy_lib.make_strategy(
-            config.runtime.strategy, config.runtime.tpu
-        )
+        strategy = self.strategy or strategy_lib.make_strategy(runtime.strategy, runtime.tpu)
         import keras
 
-        if (self.run_dir / "config.yaml").exists():
-            raise KerazooError(
-                f"{self.run_dir} already holds a finished run; choose another --run-dir."
-            )
-        runtime = config.runtime
         keras.utils.set_random_seed(runtime.seed)
         jit = strategy_lib.resolve_jit(runtime.jit_compile, strategy)
         _set_op_determinism(runtime.deterministic and not jit)
@@ -206,209 +271,246 @@ class Trainer:
             # XLA has no deterministic kernels for some gradients (MaxPool), so TF refuses them.
             log.warning("runtime.deterministic is ignored with XLA (runtime.jit_compile).")
         self.chief = strategy_lib.is_chief(strategy)
-        data = self.task.prepare_data()  # every data error is raised before anything is written
+        return strategy
+
+    def plan(self, data, strategy) -> Plan:
+        from kerazoo.recipes import strategy as strategy_lib
+
+        train, runtime = self.config.train, self.config.runtime
         replicas = strategy.num_replicas_in_sync
-        per_replica = config.train.batch_size
-        global_batch = per_replica * replicas
+        global_batch = train.batch_size * replicas
         steps_per_epoch = data.sizes["train"] // global_batch
-        if config.train.steps_per_epoch:
-            steps_per_epoch = min(steps_per_epoch, config.train.steps_per_epoch)
+        if train.steps_per_epoch:
+            steps_per_epoch = min(steps_per_epoch, train.steps_per_epoch)
         if steps_per_epoch < 1:
             raise DataError(
-                f"{data.info.get('source', config.data.source)}: {data.sizes['train']} training "
-                f"examples are fewer than one global batch ({global_batch}); lower train.batch_size."
+                f"{data.info.get('source', self.config.data.source)}: {data.sizes['train']} "
+                f"training examples are fewer than one global batch ({global_batch}); lower "
+                "train.batch_size."
             )
-        total_steps = steps_per_epoch * config.train.epochs
-        unfreeze = config.train.unfreeze_epoch
-        unfreeze_step = unfreeze * steps_per_epoch if unfreeze is not None else None
-        lr_scale = global_batch / 256 if config.train.scale_learning_rate else 1.0
-        precision = strategy_lib.resolve_precision(runtime.precision, strategy)
+        unfreeze = train.unfreeze_epoch
+        return Plan(
+            replicas=replicas, per_replica=train.batch_size, global_batch=global_batch,
+            steps_per_epoch=steps_per_epoch, total_steps=steps_per_epoch * train.epochs,
+            unfreeze_step=unfreeze * steps_per_epoch if unfreeze is not None else None,
+            lr_scale=global_batch / 256 if train.scale_learning_rate else 1.0,
+            precision=strategy_lib.resolve_precision(runtime.precision, strategy),
+            jit=strategy_lib.resolve_jit(runtime.jit_compile, strategy),
+        )
 
-        work = partial_path(self.run_dir)
-        text = config_lib.to_yaml(config)
-        if (work / "config.yaml").is_file() and (work / "config.yaml").read_text() != text:
+    def check_run_dir(self) -> None:
+        if (self.run_dir / "config.yaml").exists():
             raise KerazooError(
-                f"{work} holds an interrupted run with a different config; delete it or use the "
-                "same command to resume."
+                f"{self.run_dir} already holds a finished run; choose another --run-dir."
             )
-        if self.chief:
-            work.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(work / "config.yaml", text)
-            ckpt_dir = work / "checkpoints"
-        else:
-            # Checkpoint saving is collective: other workers write to a private scratch dir.
-            ckpt_dir = Path(tempfile.mkdtemp(prefix="kerazoo-worker-ckpt-"))
+        saved = self.work / "config.yaml"
+        if saved.is_file() and saved.read_text() != config_lib.to_yaml(self.config):
+            raise KerazooError(
+                f"{self.work} holds an interrupted run with a different config; delete it or use "
+                "the same command to resume."
+            )
 
+    def build_state(self, data, plan: Plan, strategy) -> State:
+        """Model, optimizer and step counter under the strategy, restored when resuming."""
+        import keras
+        import tensorflow as tf
+
+        train = self.config.train
         previous_policy = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(precision)
+        keras.config.set_dtype_policy(plan.precision)
         try:
             with strategy.scope():
-                model = self.task.build_model()
-                if config.model.batchnorm_momentum is not None:
-                    set_batchnorm_momentum(model, config.model.batchnorm_momentum)
+                model = self.task.build_model(data)
+                if self.config.model.batchnorm_momentum is not None:
+                    set_batchnorm_momentum(model, self.config.model.batchnorm_momentum)
                 inner = self.task.inner_model(model)
-                if unfreeze is not None:
-                    from kerazoo import zoo
-
-                    zoo.set_backbone_trainable(inner, True)
-                    all_trainable = list(model.trainable_variables)
-                    zoo.set_backbone_trainable(inner, False)
-                else:
-                    all_trainable = list(model.trainable_variables)
-                optimizer = build_optimizer(config.train, total_steps=total_steps,
-                                            unfreeze_step=unfreeze_step, lr_scale=lr_scale)
-                if precision == "mixed_float16":
+                optimizer = build_optimizer(train, total_steps=plan.total_steps,
+                                            unfreeze_step=plan.unfreeze_step,
+                                            lr_scale=plan.lr_scale)
+                if plan.precision == "mixed_float16":
                     optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-                optimizer.build(all_trainable)
+                optimizer.build(self._all_trainable(model, inner))
                 step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         finally:
             keras.config.set_dtype_policy(previous_policy)
         checkpoint = tf.train.Checkpoint(
             weights=list(model.variables), optimizer_state=list(optimizer.variables), step=step
         )
-        manager = tf.train.CheckpointManager(checkpoint, str(ckpt_dir), max_to_keep=2)
-        latest = tf.train.latest_checkpoint(str(work / "checkpoints"))
+        latest = tf.train.latest_checkpoint(str(self.work / "checkpoints"))
         if latest:
             checkpoint.restore(latest).assert_existing_objects_matched()
-            self._say(f"Resuming from {latest} (step {int(step.numpy())}).")
-        start = int(step.numpy())
-        loss_fn = self.task.build_loss()
+        return State(model, inner, optimizer, step, checkpoint, latest)
 
-        def make_step(trainable):
-            def replica_grads(features, labels):
-                with tf.GradientTape() as tape:
-                    outputs = tf.cast(model(features, training=True), tf.float32)
-                    per_example = loss_fn(labels, outputs)
-                    loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
-                    if model.losses:
-                        loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
-                    scaled = optimizer.scale_loss(loss)
-                grads = tape.gradient(scaled, trainable)
-                return grads, loss, self.task.train_metric(labels, outputs)
+    def _all_trainable(self, model, inner) -> list:
+        """Every variable any phase trains (the optimizer needs slots for all of them)."""
+        if self.config.train.unfreeze_epoch is None:
+            return list(model.trainable_variables)
+        from kerazoo import zoo
 
-            grad_fn = tf.function(replica_grads, jit_compile=True) if jit else replica_grads
+        zoo.set_backbone_trainable(inner, True)
+        variables = list(model.trainable_variables)
+        zoo.set_backbone_trainable(inner, False)
+        return variables
 
-            # Non-trainable statistics (BatchNorm moving mean/variance) are replica-local under
-            # tf.distribute; averaging them every step keeps every worker's model identical.
-            statistics = [v for v in model.non_trainable_variables if v.dtype in FLOAT_DTYPES]
+    # ----- the first write -----
+    def open_run_dir(self, state: State):
+        """Write ``config.yaml`` into the partial directory; the checkpoint manager."""
+        import tensorflow as tf
 
-            def replica_step(features, labels):
-                grads, loss, correct = grad_fn(features, labels)
-                optimizer.apply_gradients(zip(grads, trainable))
-                return loss, correct, tuple(tf.convert_to_tensor(v) for v in statistics)
+        if self.chief:
+            self.work.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.work / "config.yaml", config_lib.to_yaml(self.config))
+            ckpt_dir = self.work / "checkpoints"
+        else:
+            # Checkpoint saving is collective: other workers write to a private scratch dir.
+            ckpt_dir = Path(tempfile.mkdtemp(prefix="kerazoo-worker-ckpt-"))
+        if state.resumed_from:
+            self._say(f"Resuming from {state.resumed_from} (step {int(state.step.numpy())}).")
+        manager = tf.train.CheckpointManager(state.checkpoint, str(ckpt_dir), max_to_keep=2)
+        return manager, ckpt_dir
 
-            @tf.function
-            def train_step(iterator):
-                loss, correct, local = strategy.run(replica_step, args=next(iterator))
-                step.assign_add(1)
-                sum_ = tf.distribute.ReduceOp.SUM
-                if statistics and strategy.num_replicas_in_sync > 1:
-                    for variable, values in zip(statistics, local):
-                        variable.assign(strategy.reduce(tf.distribute.ReduceOp.MEAN, values, None))
-                return strategy.reduce(sum_, loss, None), strategy.reduce(sum_, correct, None)
+    def _summary_writer(self):
+        import tensorflow as tf
 
-            return train_step
+        return tf.summary.create_file_writer(str(self.work / "logs")) if self.chief else None
+
+    # ----- the loop -----
+    @staticmethod
+    def first_epoch(state: State, plan: Plan) -> int:
+        return int(state.step.numpy()) // plan.steps_per_epoch
+
+    def trainable_for_epoch(self, state: State, epoch: int) -> list:
+        """The variables trained in ``epoch`` (two-phase fine-tuning unfreezes the backbone)."""
+        from kerazoo import zoo
+
+        model_cfg, unfreeze = self.config.model, self.config.train.unfreeze_epoch
+        frozen = model_cfg.freeze_backbone and (unfreeze is None or epoch < unfreeze)
+        if model_cfg.freeze_backbone or unfreeze is not None:
+            zoo.set_backbone_trainable(state.inner, not frozen)
+        return list(state.model.trainable_variables)
+
+    def step_function(self, state: State, plan: Plan, strategy, loss_fn, trainable):
+        """``train_step(iterator) -> (summed loss, summed metric)``, one global step."""
+        import tensorflow as tf
+
+        model, optimizer, task = state.model, state.optimizer, self.task
+
+        def replica_grads(features, labels):
+            with tf.GradientTape() as tape:
+                outputs = tf.cast(model(features, training=True), tf.float32)
+                loss = tf.nn.compute_average_loss(loss_fn(labels, outputs),
+                                                  global_batch_size=plan.global_batch)
+                if model.losses:
+                    loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+                scaled = optimizer.scale_loss(loss)
+            return tape.gradient(scaled, trainable), loss, task.train_metric(labels, outputs)
+
+        grad_fn = tf.function(replica_grads, jit_compile=True) if plan.jit else replica_grads
+        # Non-trainable statistics (BatchNorm moving mean/variance) are replica-local under
+        # tf.distribute; averaging them every step keeps every worker's model identical.
+        statistics = [v for v in model.non_trainable_variables if v.dtype in FLOAT_DTYPES]
+
+        def replica_step(features, labels):
+            grads, loss, metric = grad_fn(features, labels)
+            optimizer.apply_gradients(zip(grads, trainable))
+            return loss, metric, tuple(tf.convert_to_tensor(v) for v in statistics)
+
+        @tf.function
+        def train_step(iterator):
+            loss, metric, local = strategy.run(replica_step, args=next(iterator))
+            state.step.assign_add(1)
+            if statistics and strategy.num_replicas_in_sync > 1:
+                for variable, values in zip(statistics, local):
+                    variable.assign(strategy.reduce(tf.distribute.ReduceOp.MEAN, values, None))
+            total = tf.distribute.ReduceOp.SUM
+            return strategy.reduce(total, loss, None), strategy.reduce(total, metric, None)
+
+        return train_step
+
+    def run_epoch(self, data, plan: Plan, strategy, state: State, manager, step_fn, epoch: int):
+        """The rest of ``epoch`` (all of it unless resuming mid-epoch); ``(loss sum, metric
+        sum, steps run)``, summed once at the end (a read-back per step is a host sync)."""
+        import keras
+
+        done = int(state.step.numpy()) - epoch * plan.steps_per_epoch
+
+        def dataset_fn(context):
+            return self.task.build_inputs(
+                data, "train", context, per_replica_batch=plan.per_replica, training=True,
+                epoch=epoch, skip_global_steps=done, take_global_steps=plan.steps_per_epoch - done,
+                deterministic=self.config.runtime.deterministic,
+            )
+
+        iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
+        bar = None
+        if self.verbose and self.chief and sys.stderr.isatty():
+            bar = keras.utils.Progbar(plan.steps_per_epoch, stateful_metrics=["loss"])
+        losses, metrics = [], []
+        for index in range(done, plan.steps_per_epoch):
+            loss, metric = step_fn(iterator)
+            losses.append(loss)
+            metrics.append(metric)
+            current = epoch * plan.steps_per_epoch + index + 1
+            if current % self.config.train.checkpoint_every == 0:
+                manager.save(checkpoint_number=current)
+            if bar is not None:
+                bar.update(index + 1, [("loss", float(loss))])
+        return _total(losses), _total(metrics), plan.steps_per_epoch - done
+
+    def eval_function(self, state: State, loss_fn):
+        import tensorflow as tf
+
+        model, task = state.model, self.task
 
         @tf.function
         def eval_batch(features, labels):
             outputs = tf.cast(model(features, training=False), tf.float32)
-            return tf.reduce_sum(loss_fn(labels, outputs)), self.task.train_metric(labels, outputs)
+            return tf.reduce_sum(loss_fn(labels, outputs)), task.train_metric(labels, outputs)
 
-        metric = self.task.train_metric_name
-        rows = self._read_rows(work / "metrics.csv", start // steps_per_epoch)
-        writer = tf.summary.create_file_writer(str(work / "logs")) if self.chief else None
-        trainable_now = None
-        train_step = None
-        self._say(
-            f"Training {config.model.name} on {config.data.source}: {data.sizes['train']} "
-            f"examples, {replicas} replica(s) x {per_replica} = global batch {global_batch}, "
-            f"{steps_per_epoch} steps/epoch, {config.train.epochs} epochs, precision {precision}"
-            f", XLA {'on' if jit else 'off'}, strategy {type(strategy).__name__}."
-        )
-        started = time.monotonic()
-        for epoch in range(start // steps_per_epoch, config.train.epochs):
-            from kerazoo import zoo
+        return eval_batch
 
-            frozen = (config.model.freeze_backbone and
-                      (unfreeze is None or epoch < unfreeze))
-            if config.model.freeze_backbone or unfreeze is not None:
-                zoo.set_backbone_trainable(inner, not frozen)
-            trainable = list(model.trainable_variables)
-            if train_step is None or [id(v) for v in trainable] != trainable_now:
-                train_step, trainable_now = make_step(trainable), [id(v) for v in trainable]
-            done = int(step.numpy()) - epoch * steps_per_epoch
-
-            def dataset_fn(context, epoch=epoch, done=done):
-                return self.task.build_inputs(
-                    "train", context, per_replica_batch=per_replica, training=True, epoch=epoch,
-                    skip_global_steps=done, take_global_steps=steps_per_epoch - done,
-                    deterministic=runtime.deterministic,
-                )
-
-            iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
-            bar = None
-            if self.verbose and self.chief and sys.stderr.isatty():
-                bar = keras.utils.Progbar(steps_per_epoch, stateful_metrics=["loss"])
-            losses, hits = [], []
-            epoch_started = time.monotonic()
-            for index in range(done, steps_per_epoch):
-                loss, correct = train_step(iterator)
-                # Summed once per epoch: reading values back every step costs a host sync per
-                # step (benchmarks/recipe_input_pipeline.py), and `step` is known on the host.
-                losses.append(loss)
-                hits.append(correct)
-                current = epoch * steps_per_epoch + index + 1
-                if current % config.train.checkpoint_every == 0:
-                    manager.save(checkpoint_number=current)
-                if bar is not None:
-                    bar.update(index + 1, [("loss", float(loss))])
-            seen = steps_per_epoch - done
-            epoch_loss = float(tf.add_n(losses)) if losses else 0.0
-            epoch_correct = float(tf.add_n(hits)) if hits else 0.0
-            val_loss, val_accuracy = self._validate(eval_batch, data)
-            row = {
-                "epoch": epoch + 1, "step": int(step.numpy()),
-                "loss": epoch_loss / max(seen, 1),
-                metric: epoch_correct / max(seen * global_batch, 1),
-                "val_loss": val_loss, f"val_{metric}": val_accuracy,
-                "learning_rate": _current_lr(optimizer, int(step.numpy())),
-                "seconds": round(time.monotonic() - epoch_started, 3),
-            }
-            rows.append(row)
-            manager.save(checkpoint_number=int(step.numpy()))
-            if self.chief:
-                self._write_rows(work / "metrics.csv", rows, metric)
-                with writer.as_default(step=epoch + 1):
-                    for key in ("loss", metric, "val_loss", f"val_{metric}", "learning_rate"):
-                        if row[key] != "":
-                            _scalar_summary(key, row[key])
-                writer.flush()
-            self._say(
-                f"epoch {epoch + 1}/{config.train.epochs}: loss {row['loss']:.4f} "
-                f"{metric} {row[metric]:.4f} "
-                f"val_loss {val_loss if val_loss == '' else round(val_loss, 4)} "
-                f"val_{metric} {val_accuracy if val_accuracy == '' else round(val_accuracy, 4)} "
-                f"({row['seconds']:.1f} s)"
-            )
-        train_seconds = time.monotonic() - started
-        self.model = model
-        if not self.chief:
-            shutil.rmtree(ckpt_dir, ignore_errors=True)
-            return {}
-        return self._finish(model, work, data, train_seconds)
-
-    def _validate(self, eval_batch, data):
+    def validate(self, data, eval_batch):
+        """``(val_loss, val_metric)`` per example, or ``("", "")`` without a validation split."""
         if not data.sizes.get("validation"):
             return "", ""
-        total_loss = total_correct = 0.0
+        total_loss = total_metric = 0.0
         for features, labels in self.task.build_inputs(
-            "validation", None, per_replica_batch=256, training=False
+            data, "validation", None, per_replica_batch=256, training=False
         ):
-            loss, correct = eval_batch(features, labels)
+            loss, metric = eval_batch(features, labels)
             total_loss += float(loss)
-            total_correct += float(correct)
+            total_metric += float(metric)
         count = data.sizes["validation"]
-        return total_loss / count, total_correct / count
+        return total_loss / count, total_metric / count
+
+    def epoch_row(self, plan, state, epoch, loss_sum, metric_sum, seen, val_loss, val_metric,
+                  seconds) -> dict[str, Any]:
+        metric = self.task.train_metric_name
+        step = int(state.step.numpy())
+        return {
+            "epoch": epoch + 1, "step": step, "loss": loss_sum / max(seen, 1),
+            metric: metric_sum / max(seen * plan.global_batch, 1),
+            "val_loss": val_loss, f"val_{metric}": val_metric,
+            "learning_rate": _current_lr(state.optimizer, step), "seconds": round(seconds, 3),
+        }
+
+    def log_epoch(self, rows: list[dict[str, Any]], writer) -> None:
+        """``metrics.csv``, TensorBoard scalars and one printed line for the last row."""
+        metric, row = self.task.train_metric_name, rows[-1]
+        if self.chief:
+            self._write_rows(self.work / "metrics.csv", rows, metric)
+            with writer.as_default(step=row["epoch"]):
+                for key in ("loss", metric, "val_loss", f"val_{metric}", "learning_rate"):
+                    if row[key] != "":
+                        compat.scalar_summary(key, row[key])
+            writer.flush()
+        shown = {key: ("" if row[key] == "" else round(row[key], 4))
+                 for key in ("val_loss", f"val_{metric}")}
+        self._say(
+            f"epoch {row['epoch']}/{self.config.train.epochs}: loss {row['loss']:.4f} "
+            f"{metric} {row[metric]:.4f} val_loss {shown['val_loss']} "
+            f"val_{metric} {shown[f'val_{metric}']} ({row['seconds']:.1f} s)"
+        )
 
     @staticmethod
     def _read_rows(path: Path, epochs_done: int) -> list[dict[str, Any]]:
@@ -425,19 +527,23 @@ class Trainer:
         writer.writerows(rows)
         atomic_write_text(path, buffer.getvalue())
 
-    def _finish(self, model, work: Path, data, train_seconds: float) -> dict[str, Any]:
+    # ----- the end -----
+    def finish(self, model, data, train_seconds: float) -> dict[str, Any]:
+        """Save, evaluate on test, plot, write the card, export; then rename the run directory."""
         from kerazoo.recipes import evaluation, export, model_card
 
+        work = self.work
         marks = [("start", time.monotonic())]
         model.save(work / "model.keras")
         atomic_write_json(work / "labels.json", data.class_names)
-        report = self.task.evaluate(model, "test", run_dir=work)
+        report = self.task.evaluate(model, data, "test", run_dir=work)
         marks.append(("save+evaluate", time.monotonic()))
         report["train_seconds"] = round(train_seconds, 2)
         atomic_write_json(work / "evaluation.json", report)
         evaluation.plot_training_curves(work / "metrics.csv", work / "training_curves.png",
                                         self.task.train_metric_name)
-        model_card.write(work, self.config, data, report, self.task.input_description(data))
+        model_card.write(work, self.config, data, report, self.task.input_description(data),
+                         self.task.card_sections(data))
         marks.append(("plots+card", time.monotonic()))
         if self.export:
             export.export_saved_model(self.task, model, data.class_names, work)

@@ -117,14 +117,6 @@ def assemble_classifier(
     return keras.Model(inputs, outputs, name=name)
 
 
-def assemble(backbone: keras.Model, head: keras.Model | keras.layers.Layer, *, name: str):
-    """``inputs -> backbone -> head`` for models whose head is not a classifier (forecasters)."""
-    inputs = keras.Input(
-        backbone.input.shape[1:], dtype=backbone.input.dtype, name=backbone.input.name
-    )
-    return keras.Model(inputs, head(backbone(inputs)), name=name)
-
-
 def variant_of(family):
     """Mark a registered variant builder as a preset of ``family`` (for ``build``'s checks)."""
 

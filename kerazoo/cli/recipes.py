@@ -16,15 +16,35 @@ SHORTHANDS = {
 }
 
 
+def sources_help() -> str:
+    """Per recipe, the ``--data`` forms and what each is, from the recipes' source tables.
+
+    Reads only the tables (plain data): no TensorFlow or Keras is imported.
+    """
+    import kerazoo.recipes  # noqa: F401  (registers the recipes)
+    from kerazoo.registry import registry
+
+    lines = ["data sources (--data / data.source), per recipe:"]
+    for name in registry("recipes").list():
+        task = registry("recipes").get(name).obj
+        lines.append(f"  {task.name}:")
+        for form, source in zip(task.source_forms(), task.sources.values()):
+            lines.append(f"    {form:<22} {source.description}")
+    return "\n".join(lines)
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train", help="train a recipe (image_classification, ...) into a run directory",
         description="Train a recipe. Config = the recipe's defaults, then --config FILE, then "
-        "the short flags, then --set key=value (e.g. --set train.learning_rate=0.01).",
+        "the short flags, then --set key=value (e.g. --set train.learning_rate=0.01). A key the "
+        "recipe does not use is refused.",
+        epilog=sources_help(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     train.add_argument("task", metavar="TASK", help="recipe name (`kerazoo list recipes`)")
     train.add_argument("--config", metavar="FILE", help="YAML experiment config")
-    train.add_argument("--data", metavar="SOURCE", help="digits | tfds:NAME | folder:PATH")
+    train.add_argument("--data", metavar="SOURCE",
+                       help="a source of the recipe (listed below), e.g. digits, tfds:NAME")
     train.add_argument("--data-dir", metavar="DIR", help="TFDS data directory")
     train.add_argument("--download", action="store_true", help="let TFDS download the dataset")
     train.add_argument("--model", metavar="NAME", help="zoo model name")
@@ -44,14 +64,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
     train.set_defaults(run=run_train)
 
-    evaluate = subparsers.add_parser("evaluate", help="evaluate a run on its test split")
+    evaluate = subparsers.add_parser(
+        "evaluate", help="evaluate a run on its test split",
+        description="Evaluate a finished run on a split of its own source (or of --data, which "
+        "must have the same classes). Writes evaluation.json (test split of the run's own "
+        "source) or evaluation-SPLIT.json, and prints the recipe's headline metrics.")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--data", metavar="SOURCE", help="another source with the same classes")
     evaluate.add_argument("--split", default="test")
     evaluate.set_defaults(run=run_evaluate)
 
     predict = subparsers.add_parser(
-        "predict", help="predict with a trained run (image/wav files, texts, or --csv rows)")
+        "predict", help="predict with a trained run (image/wav files, texts, or --csv rows)",
+        description="Predict with a finished run: image files (image_classification), texts "
+        "(sentiment_analysis), .wav files (speech_commands) or --csv FILE of recent rows "
+        "(time_series_forecasting). Classifiers print the --top classes per input.")
     predict.add_argument("run_dir", metavar="RUN_DIR")
     predict.add_argument("inputs", nargs="*", metavar="INPUT",
                          help="image or wav files, or texts, depending on the recipe")
@@ -59,7 +86,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--csv", metavar="FILE", help="recent rows to forecast from (series)")
     predict.set_defaults(run=run_predict)
 
-    export = subparsers.add_parser("export", help="export a run (SavedModel, TFLite, .keras)")
+    export = subparsers.add_parser(
+        "export", help="export a run (SavedModel, TFLite, .keras)",
+        description="Export a finished run: the next SavedModel version under RUN_DIR/export "
+        "(TF Serving's layout, with an export.json manifest of sha256 sums), a .tflite file of "
+        "its serving_default signature, a .keras file, or a zoo preset directory.")
     export.add_argument("run_dir", metavar="RUN_DIR")
     export.add_argument("--format", default="saved_model",
                         choices=("saved_model", "tflite", "keras", "preset"))
@@ -83,15 +114,15 @@ def run_train(args: argparse.Namespace) -> int:
         overrides.append("runtime.jit_compile=true")
     overrides += args.overrides
     config = api.resolve_config(args.task, args.config, overrides)
-    run_dir = args.run_dir or f"runs/{args.task}-{config.model.name}"
-    api.train(args.task, run_dir, config_file=args.config, overrides=overrides,
-              export=not args.no_export)
+    run_dir = args.run_dir or api.default_run_dir(config)
+    api.train(config, run_dir, export=not args.no_export)
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from kerazoo.recipes import api
     from kerazoo.recipes.run_dir import atomic_write_json
+    from kerazoo.recipes.trainer import headline_line
 
     task, model = api.load_run(args.run_dir)
     if args.data:
@@ -102,12 +133,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     labels = json.loads((Path(args.run_dir) / "labels.json").read_text())
     if data.class_names != labels:
         raise DataError(f"{args.data}: classes {data.class_names} differ from the run's {labels}.")
-    report = task.evaluate(model, args.split, run_dir=args.run_dir)
+    report = task.evaluate(model, data, args.split, run_dir=args.run_dir)
     name = "evaluation.json" if not args.data and args.split == "test" else (
         f"evaluation-{args.split}.json")
     atomic_write_json(Path(args.run_dir) / name, report)
-    from kerazoo.recipes.trainer import headline_line
-
     print(f"{args.split} {headline_line(task, report)}")
     return 0
 
@@ -117,9 +146,29 @@ def run_predict(args: argparse.Namespace) -> int:
 
     task, model = api.load_run(args.run_dir)
     labels = json.loads((Path(args.run_dir) / "labels.json").read_text())
-    for line in task.predict_cli(model, args, labels):
-        print(line)
+    records = task.predict_inputs(model, args.inputs, csv=args.csv, class_names=labels)
+    for record in records:
+        print(format_record(record, args.top))
     return 0
+
+
+def format_record(record: dict, top: int) -> str:
+    """One printed line per prediction record (the tasks return records, not text)."""
+    if "probabilities" in record:
+        best = sorted(record["probabilities"].items(), key=lambda item: -item[1])[:top]
+        name = record.get("file") or record.get("text", "")
+        if "text" in record:
+            name = repr(name if len(name) <= 60 else name[:57] + "...")
+        return f"{name}: " + ", ".join(f"{label} {p:.3f}" for label, p in best)
+    parts = []
+    for target, value in record["forecast"].items():
+        text = f"{target}={value:.4f}"
+        if "interval" in record:
+            low, high = record["interval"][target]
+            text += f" [{low:.4f}, {high:.4f}]"
+        parts.append(text)
+    prefix = f"{record['series']}\t" if record.get("series") is not None else ""
+    return f"{prefix}{record['timestamp']}\t" + "\t".join(parts)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -153,5 +202,7 @@ def run_export(args: argparse.Namespace) -> int:
                 # The raw-pixel signature only: image decoding has no TFLite kernel.
                 signature_keys=["serving_default"],
             ))
+    if target.is_file():
+        target.chmod(0o644)  # temp files are made 0600; exports are meant to be shared
     print(target)
     return 0

@@ -75,22 +75,6 @@ def start_slots_at_weights(optimizer: keras.optimizers.Optimizer, slots: list, v
     for_each_variable(optimizer, start, variables)
 
 
-def copy_of(variable: Any) -> Callable[..., Any]:
-    """An initializer returning ``variable``'s value when the slot is created.
-
-    Assigning after creation would not do: without a distribution strategy Keras's TensorFlow
-    trainer builds the optimizer inside the traced train step, where an ``assign`` would become
-    part of every step. Variable initializers are lifted out of the trace and run once.
-    """
-
-    def initializer(shape=None, dtype=None):
-        value = keras.ops.cast(keras.ops.convert_to_tensor(variable), dtype or variable.dtype)
-        # A fresh buffer: JAX donates variable buffers and refuses two variables sharing one.
-        return keras.ops.copy(value)
-
-    return initializer
-
-
 class OptimizerWrapper(keras.optimizers.Optimizer):
     """Base class of kerazoo's wrappers; not registered, not for direct use.
 

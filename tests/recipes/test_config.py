@@ -64,3 +64,36 @@ def test_float_in_exponent_notation_is_a_float_not_a_string():
 
     config = resolve_config("image_classification", None, ["train.learning_rate=3e-3"])
     assert config.train.learning_rate == 0.003
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("train:\n  epochs: [1, 2\n  batch_size: 3\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml:3:13: not valid YAML"):
+        resolve_config("image_classification", bad, [])
+
+
+def test_a_set_key_the_task_ignores_is_refused_with_key_and_task():
+    for key in ("train.label_smoothing=0.1", "train.class_weight=balanced"):
+        with pytest.raises(ConfigError, match=rf"'{key.split('=')[0]}' is not used by the "
+                                              r"time_series_forecasting recipe"):
+            resolve_config("time_series_forecasting", None, [key])
+    # The same keys are the classification recipes' own.
+    resolve_config("image_classification", None, ["train.label_smoothing=0.1",
+                                                  "train.class_weight=balanced"])
+
+
+def test_bad_source_lists_the_recipe_sources():
+    with pytest.raises(ConfigError, match=r"'mnist' is not a source of image_classification; "
+                                          r"use digits, tfds:NAME, folder:PATH"):
+        resolve_config("image_classification", None, ["data.source=mnist"])
+
+
+def test_model_options_are_checked_against_the_builder_with_a_close_name():
+    config = resolve_config("image_classification", None, ["model.name=resnet20",
+                                                           "model.options.drop_path_rate=0.1"])
+    assert config.model.options == {"drop_path_rate": 0.1}
+    with pytest.raises(ConfigError, match=r"'model.options.drop_path': resnet20 has no option "
+                                          r"'drop_path' \(did you mean 'drop_path_rate'\?\)"):
+        resolve_config("image_classification", None, ["model.name=resnet20",
+                                                      "model.options.drop_path=0.1"])

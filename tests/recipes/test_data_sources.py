@@ -35,7 +35,7 @@ def test_digits_pipeline_static_shapes_and_no_py_function():
     task = _task("digits")
     data = task.prepare_data()
     assert data.sizes == {"train": 1259, "validation": 179, "test": 359}
-    dataset = task.build_inputs("train", per_replica_batch=32, training=True)
+    dataset = task.build_inputs(data, "train", per_replica_batch=32, training=True)
     spec = dataset.element_spec
     assert spec[0].shape.as_list() == [32, 8, 8, 1] and spec[1].shape.as_list() == [32]
     graph = dataset._as_serialized_graph().numpy()
@@ -44,10 +44,10 @@ def test_digits_pipeline_static_shapes_and_no_py_function():
 
 def test_pipeline_is_deterministic_per_epoch_and_resume_skips_exactly():
     task = _task("digits")
-    task.prepare_data()
+    data = task.prepare_data()
 
     def labels(**kwargs):
-        batches = task.build_inputs("train", per_replica_batch=16, training=True, **kwargs)
+        batches = task.build_inputs(data, "train", per_replica_batch=16, training=True, **kwargs)
         return np.concatenate([y.numpy() for _, y in batches.take(6)])
 
     first, again = labels(epoch=1), labels(epoch=1)
@@ -131,5 +131,5 @@ def test_tfds_source_with_mock_data():
         data = task.prepare_data()
         assert data.feature_spec == ((28, 28, 1), "uint8")
         assert data.class_names == [str(i) for i in range(10)]
-        batch = next(iter(task.build_inputs("train", per_replica_batch=8, training=True)))
+        batch = next(iter(task.build_inputs(data, "train", per_replica_batch=8, training=True)))
     assert batch[0].shape == (8, 28, 28, 1)

@@ -59,9 +59,9 @@ def test_preset_init_gets_a_new_head_for_new_classes(three_digits):
     config = resolve_config("image_classification", None, [
         f"data.source=folder:{three_digits}", "model.init=preset:simple_cnn_digits"])
     task = get_task("image_classification")(config)
-    task.prepare_data()
-    inner = task.inner_model(task.build_model())
-    assert inner.output.shape[-1] == 3 and task.data.class_names == ["one", "two", "zero"]
+    data = task.prepare_data()
+    inner = task.inner_model(task.build_model(data))
+    assert inner.output.shape[-1] == 3 and data.class_names == ["one", "two", "zero"]
     assert _same(_weights(inner, "backbone"), _preset_backbone())
     assert inner.get_layer("backbone").trainable
 
@@ -118,10 +118,10 @@ def test_init_from_a_finished_run(three_digits, tmp_path):
     config = resolve_config("image_classification", None, [
         "data.source=digits", f"model.init=run:{tmp_path / 'first'}"])
     task = get_task("image_classification")(config)
-    task.prepare_data()
-    inner = task.inner_model(task.build_model())
+    data = task.prepare_data()
+    inner = task.inner_model(task.build_model(data))
     assert inner.output.shape[-1] == 10
     assert _same(_weights(inner, "backbone"), _weights(first, "backbone"))
     config.model.init = f"run:{tmp_path / 'missing'}"
     with pytest.raises(ConfigError, match="model.init': no trained model"):
-        task.build_model()
+        task.build_model(data)

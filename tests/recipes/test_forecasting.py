@@ -151,8 +151,8 @@ def test_other_zoo_models_build_with_the_window_contract(name):
     task = get_task("time_series_forecasting")(resolve_config(
         "time_series_forecasting", None, ["data.lookback=60", "data.horizon=12",
                                           f"model.name={name}", "train.loss=quantile"]))
-    task.prepare_data()
-    model = task.build_model()
+    data = task.prepare_data()
+    model = task.build_model(data)
     assert tuple(model.output.shape) == (None, 12, 1, 3)
     assert np.isfinite(np.asarray(model(_windows(2)))).all()
 
@@ -191,10 +191,10 @@ def test_shipped_preset_matches_its_card():
     task = get_task("time_series_forecasting")(resolve_config(
         "time_series_forecasting", None,
         [f"data.lookback={lookback}", f"data.horizon={horizon}"]))
-    task.prepare_data()
-    inputs, truth = task.windows("test")
-    report = forecast_report(inputs, truth, task.predict_numpy(model, inputs),
-                             owners=task.owners["test"], mase_scale=task.mase_scale,
+    data = task.prepare_data()
+    inputs, truth = task.windows(data, "test")
+    report = forecast_report(inputs, truth, task.predict(model, inputs),
+                             owners=data.owners["test"], mase_scale=data.mase_scale,
                              season=52, num_targets=1)
     assert report["mase"] == pytest.approx(metadata["metrics"]["mase"], abs=1e-3)
     assert report["mase"] < report["mase_seasonal_naive"]

@@ -15,12 +15,12 @@ def _task(*overrides):
     task = get_task("image_classification")(
         resolve_config("image_classification", None, list(overrides))
     )
-    task.prepare_data()
     return task
 
 
 def _batches(task, **kwargs):
-    dataset = task.build_inputs("train", None, per_replica_batch=16, training=True, **kwargs)
+    dataset = task.build_inputs(task.prepare_data(), "train", None, per_replica_batch=16,
+                               training=True, **kwargs)
     return [(x.numpy(), y.numpy()) for x, y in dataset]
 
 
@@ -71,7 +71,7 @@ def test_loss_and_metric_take_soft_and_sparse_labels():
     import tensorflow as tf
 
     task = _task("data.augment=[mixup]")
-    loss = task.build_loss()
+    loss = task.build_loss(task.prepare_data())
     logits = tf.random.stateless_normal([4, 10], [0, 0])
     labels = tf.constant([1, 2, 3, 4], tf.int64)
     one_hot = tf.one_hot(labels, 10)

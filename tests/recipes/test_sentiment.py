@@ -58,7 +58,7 @@ def test_embedded_corpus_and_pipeline_static_shapes():
     data = task.prepare_data()
     assert data.class_names == ["negative", "positive"]
     assert data.sizes == {"train": 2100, "validation": 448, "test": 452}
-    texts, labels = next(iter(task.build_inputs("train", per_replica_batch=8, training=True)))
+    texts, labels = next(iter(task.build_inputs(data, "train", per_replica_batch=8, training=True)))
     assert texts.shape == (8,) and texts.dtype.name == "string" and labels.shape == (8,)
 
 
@@ -82,8 +82,7 @@ def test_vectorizer_is_adapted_on_train_only():
     from kerazoo.recipes.embedded import sentiment
 
     task = _task("sentiment_reviews", "data.vocab_size=100000")
-    task.prepare_data()
-    vocabulary = set(task._vocabulary())
+    vocabulary = set(task.prepare_data().vocabulary)
     texts, _ = sentiment.load_sentiment_reviews("train")
     reference = keras.layers.TextVectorization()
     reference.adapt(texts)
@@ -217,7 +216,7 @@ def test_tfds_text_source_with_mock_data_and_offline_failure(tmp_path):
         task = _task("tfds:imdb_reviews")
         data = task.prepare_data()
         assert data.class_names == ["neg", "pos"] and data.feature_spec == ((), "string")
-        texts, _ = next(iter(task.build_inputs("train", per_replica_batch=4, training=True)))
+        texts, _ = next(iter(task.build_inputs(data, "train", per_replica_batch=4, training=True)))
         assert texts.dtype.name == "string"
     started = time.monotonic()
     with pytest.raises(DataError, match=r"tfds:imdb_reviews is not prepared in .*--download"):
@@ -252,13 +251,13 @@ def test_pretrained_vectors_initialise_the_embedding(tmp_path):
     task = _task("sentiment_reviews", "data.vocab_size=300", "model.name=text_mlp",
                  f"data.pretrained_vectors={tmp_path / 'glove.txt'}")
     (tmp_path / "glove.txt").write_text("the 1 2 3\nmovie 4 5 6\nzzzunseen 7 8 9\n")
-    task.prepare_data()
-    model = task.build_model()
-    vocabulary = task._vocabulary()
+    data = task.prepare_data()
+    model = task.build_model(data)
+    vocabulary = data.vocabulary
     table = task.inner_model(model).get_layer("backbone").get_layer("embedding").get_weights()[0]
     assert table.shape == (300, 3)
     np.testing.assert_array_equal(table[vocabulary.index("the")], [1, 2, 3])
-    assert 0 < task.vector_coverage < 0.05
+    assert 0 < data.vector_coverage < 0.05
 
 
 def test_finetune_from_run_on_a_new_label_set(trained_run, tmp_path):

@@ -90,8 +90,8 @@ def test_equal_error_rate_on_known_scores():
     from kerazoo.recipes.evaluation import equal_error_rate
 
     positives = np.array([1, 1, 1, 1, 0, 0, 0, 0], bool)
-    assert equal_error_rate(np.array([.9, .8, .7, .6, .4, .3, .2, .1]), positives)[0] == 0.0
-    eer, _ = equal_error_rate(np.array([.9, .8, .7, .3, .6, .2, .1, .05]), positives)
+    assert equal_error_rate(np.array([.9, .8, .7, .6, .4, .3, .2, .1]), positives) == 0.0
+    eer = equal_error_rate(np.array([.9, .8, .7, .3, .6, .2, .1, .05]), positives)
     assert eer == pytest.approx(0.25)
 
 
@@ -174,7 +174,7 @@ def test_folder_source_with_background_noise(tmp_path):
     assert data.info["noise"].shape == (2, 16_000)  # 40,000 samples of noise -> two clips
     plain = _task(f"folder:{tmp_path / 'clips'}", "data.silence_fraction=0").prepare_data()
     assert plain.class_names == ["no", "yes"]
-    clips, _ = next(iter(task.build_inputs("train", per_replica_batch=4, training=True)))
+    clips, _ = next(iter(task.build_inputs(data, "train", per_replica_batch=4, training=True)))
     assert clips.shape == (4, 16_000)
 
 
@@ -212,7 +212,7 @@ def test_tfds_speech_commands_mock_clips_are_padded(tmp_path):
         task = _task("tfds:speech_commands")
         data = task.prepare_data()
         assert data.feature_spec == ((16_000,), "float32") and len(data.class_names) == 12
-        clips, _ = next(iter(task.build_inputs("train", per_replica_batch=4, training=True)))
+        clips, _ = next(iter(task.build_inputs(data, "train", per_replica_batch=4, training=True)))
         assert clips.shape == (4, 16_000)
     with pytest.raises(DataError, match=r"tfds:speech_commands is not prepared in"):
         _task("tfds:speech_commands", f"data.data_dir={tmp_path}").prepare_data()

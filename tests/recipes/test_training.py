@@ -67,6 +67,9 @@ def test_missing_run_dir_is_one_line_error(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "nope")]) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith("kerazoo: error: Run directory not found") and "\n" not in error
+    assert main(["evaluate", str(tmp_path)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error == f"kerazoo: error: {tmp_path}: not a run directory (no config.yaml)."
 
 
 def test_config_typo_on_cli_is_one_line_error_and_writes_nothing(tmp_path, capsys):
@@ -144,10 +147,13 @@ def test_jit_compiled_training_step(tmp_path):
 def test_mixed_bfloat16_end_to_end(tmp_path):
     import keras
 
+    from kerazoo import compat
+
     report = _train(tmp_path / "run", "runtime.precision=mixed_bfloat16", export=True)
     assert np.isfinite(report["loss"])
     model = keras.saving.load_model(tmp_path / "run" / "model.keras", compile=False)
-    assert any(layer.dtype_policy.name == "mixed_bfloat16" for layer in model._flatten_layers())
+    assert any(layer.dtype_policy.name == "mixed_bfloat16"
+               for layer in compat.flatten_layers(model))
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
 
 
@@ -161,6 +167,7 @@ def test_export_verb_tflite_matches_saved_model(trained_run):
     assert main(["export", str(trained_run), "--format", "tflite"]) == 0
     tflite_files = sorted((trained_run / "export").glob("*.tflite"))
     assert tflite_files, "no .tflite file written"
+    assert tflite_files[-1].stat().st_mode & 0o777 == 0o644  # shared like the rest of the run
     images = digits.load()["test"][0][:4]
     saved = tf.saved_model.load(str(trained_run / "export" / "1"))
     expected = saved.signatures["serving_default"](images=tf.constant(images))
