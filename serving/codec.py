@@ -212,10 +212,28 @@ def to_json_value(array: np.ndarray, output_name: str) -> Any:
 
         flat = [encode(item) for item in array.reshape(-1).tolist()]
         return np.array(flat, dtype=object).reshape(array.shape).tolist() if array.ndim else flat[0]
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        return _non_finite_as_strings(array)
     if array.dtype == np.float32 or array.dtype == np.float16:
         # float32 -> str gives the shortest decimal that round-trips (0.1, not 0.10000000149).
         return array.astype(str).astype(np.float64).tolist()
     return array.tolist()
+
+
+def _non_finite_as_strings(array: np.ndarray) -> Any:
+    """Floats with NaN or infinities as standard JSON: those become the strings "NaN",
+    "Infinity" and "-Infinity" (protobuf's JSON mapping for floats), the rest stay numbers."""
+    shortest = array.astype(str).astype(np.float64) if array.dtype.itemsize < 8 else array
+
+    def encode(value: float) -> Any:
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+
+    flat = [encode(value) for value in np.asarray(shortest, np.float64).reshape(-1).tolist()]
+    return np.array(flat, dtype=object).reshape(array.shape).tolist() if array.ndim else flat[0]
 
 
 def encode_response(outputs: dict[str, np.ndarray], row_format: bool) -> dict[str, Any]:
