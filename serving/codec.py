@@ -105,6 +105,40 @@ def _string_array(value: Any, input_name: str) -> np.ndarray:
     return array.reshape(shape)
 
 
+# Large payloads are converted this many rows at a time. NumPy holds the GIL for the whole of one
+# conversion; in slices, the event loop and the other workers get to run between them (a 16 MB
+# request would otherwise stall every other request for the length of each call).
+CHUNK_ROWS = 2048
+
+
+def _chunked_asarray(value: Any) -> np.ndarray:
+    if not isinstance(value, list) or len(value) <= CHUNK_ROWS:
+        return np.asarray(value)
+    parts = [np.asarray(value[i:i + CHUNK_ROWS]) for i in range(0, len(value), CHUNK_ROWS)]
+    if len({part.shape[1:] for part in parts}) != 1 or any(p.dtype.kind == "O" for p in parts):
+        raise ValueError("ragged")
+    return np.concatenate(parts)
+
+
+def _chunked_tolist(array: np.ndarray, convert: Any = None) -> list:
+    """``array.tolist()`` (after ``convert``), ``CHUNK_ROWS`` rows at a time (see above)."""
+    rows: list = []
+    for start in range(0, len(array), CHUNK_ROWS):
+        part = array[start:start + CHUNK_ROWS]
+        rows.extend((convert(part) if convert is not None else part).tolist())
+    return rows
+
+
+def dumps(content: Any) -> bytes:
+    """Standard JSON (no NaN tokens); a long ``predictions`` list is encoded in slices."""
+    rows = content.get("predictions") if isinstance(content, dict) and len(content) == 1 else None
+    if not isinstance(rows, list) or len(rows) <= CHUNK_ROWS:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    parts = [json.dumps(rows[i:i + CHUNK_ROWS], allow_nan=False, separators=(",", ":"))[1:-1]
+             for i in range(0, len(rows), CHUNK_ROWS)]
+    return ('{"predictions":[' + ",".join(parts) + "]}").encode("utf-8")
+
+
 def to_array(value: Any, spec: Any, input_name: str) -> np.ndarray:
     """Convert a JSON value to an array of ``spec``'s dtype, checking dtype and shape.
 
@@ -118,7 +152,7 @@ def to_array(value: Any, spec: Any, input_name: str) -> np.ndarray:
         array = _string_array(value, input_name)
     else:
         try:
-            raw = np.asarray(value)
+            raw = _chunked_asarray(value)
         except ValueError:
             raise InvalidRequestError(
                 f"input {input_name!r} is ragged (lists of unequal length) or nested too deeply"
@@ -217,8 +251,10 @@ def to_json_value(array: np.ndarray, output_name: str) -> Any:
         return _non_finite_as_strings(array)
     if array.dtype == np.float32 or array.dtype == np.float16:
         # float32 -> str gives the shortest decimal that round-trips (0.1, not 0.10000000149).
-        return array.astype(str).astype(np.float64).tolist()
-    return array.tolist()
+        if array.ndim == 0:
+            return array.astype(str).astype(np.float64).tolist()
+        return _chunked_tolist(array, lambda part: part.astype(str).astype(np.float64))
+    return _chunked_tolist(array) if array.ndim else array.tolist()
 
 
 def _non_finite_as_strings(array: np.ndarray) -> Any:

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kerazoo.serving.codec import decode_request, encode_response, to_feeds
+from kerazoo.serving.codec import decode_request, dumps, encode_response, to_feeds
 from kerazoo.serving.errors import (
     InvalidRequestError,
     OverloadedError,
@@ -146,8 +146,7 @@ def create_app(
         return signature, feeds, row_format
 
     def respond(outputs: dict, row_format: bool) -> bytes:
-        return json.dumps(encode_response(outputs, row_format), allow_nan=False,
-                          separators=(",", ":")).encode("utf-8")
+        return dumps(encode_response(outputs, row_format))
 
     def parse_predict_respond(servable: Any, body: bytes) -> bytes:
         signature, feeds, row_format = parse(servable, body)

@@ -243,3 +243,24 @@ def test_client_hanging_up_mid_body_is_not_an_error(serve, export_dir, caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("hung up" in r.getMessage() and r.levelno == logging.DEBUG
                for r in caplog.records)
+
+
+def test_large_payloads_convert_in_slices_with_the_same_result(monkeypatch):
+    """Slicing (so that one 16 MB request does not hold the GIL in one long call) changes nothing."""
+    import numpy as np
+    import tensorflow as tf
+
+    from kerazoo.serving import codec
+    from kerazoo.serving.errors import InvalidRequestError
+
+    monkeypatch.setattr(codec, "CHUNK_ROWS", 2)
+    spec = tf.TensorSpec([None, 2], tf.float32)
+    rows = [[0.1, 1], [2, 3.5], [4, 5], [6, 7], [8, 9.25]]
+    np.testing.assert_array_equal(codec.to_array(rows, spec, "x"), np.asarray(rows, np.float32))
+    with pytest.raises(InvalidRequestError, match="ragged"):
+        codec.to_array(rows + [[1, 2, 3]], spec, "x")
+    outputs = {"p": np.asarray(rows, np.float32), "c": np.arange(5)}
+    body = codec.dumps(codec.encode_response(outputs, row_format=True))
+    assert json.loads(body) == {"predictions": [{"c": i, "p": [float(str(np.float32(v)))
+                                                            for v in row]}
+                                                for i, row in enumerate(rows)]}
