@@ -289,3 +289,74 @@ def encode_response(outputs: dict[str, np.ndarray], row_format: bool) -> dict[st
         return {"predictions": values[names[0]]}
     rows = zip(*(values[name] for name in names), strict=True)
     return {"predictions": [dict(zip(names, row, strict=True)) for row in rows]}
+
+
+# -- the large-request lane: parsing and encoding in a worker process ----------------------------
+# json.loads of a 16 MB body is one C call that holds the GIL for seconds on a busy machine; in a
+# thread it stalls the event loop and every small request with it. Large bodies are therefore
+# parsed (and their responses encoded) in a separate process, which needs the signatures' input
+# specs in a form that does not import TensorFlow.
+
+
+class _PortableDtype:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.as_numpy_dtype = object if name == "string" else np.dtype(name).type
+
+
+class _PortableShape:
+    def __init__(self, dims: list | None) -> None:
+        self.dims = dims
+        self.rank = None if dims is None else len(dims)
+
+    def as_list(self) -> list:
+        return list(self.dims)
+
+    def is_compatible_with(self, shape: tuple) -> bool:
+        if self.dims is None:
+            return True
+        return len(shape) == len(self.dims) and all(
+            want is None or want == got for want, got in zip(self.dims, shape, strict=True))
+
+
+class PortableSpec:
+    """A picklable stand-in for ``tf.TensorSpec`` with what ``to_array`` reads."""
+
+    def __init__(self, dtype_name: str, dims: list | None) -> None:
+        self.dtype = _PortableDtype(dtype_name)
+        self.shape = _PortableShape(dims)
+
+
+def portable_specs(signatures: dict[str, Any]) -> dict[str, dict[str, PortableSpec]] | None:
+    """``{signature: {input: PortableSpec}}``, or None if some dtype has no NumPy equivalent."""
+    result: dict[str, dict[str, PortableSpec]] = {}
+    try:
+        for name, signature in signatures.items():
+            result[name] = {
+                key: PortableSpec(spec.dtype.name, None if spec.shape.rank is None
+                                  else spec.shape.as_list())
+                for key, spec in signature.inputs.items()
+            }
+    except TypeError:  # bfloat16 and other dtypes NumPy does not name
+        return None
+    return result
+
+
+def parse_portable(body: bytes, specs: dict[str, dict[str, PortableSpec]], limits: Any,
+                   default_signature: str) -> tuple[str, dict | None, bool]:
+    """``(signature name, feeds, row_format)`` for a body; feeds None for an unknown signature
+    (the caller raises the usual error). Runs in the large-request process."""
+    from kerazoo.serving.limits import check_feeds
+
+    signature_name, payload, row_format = decode_request(body)
+    name = signature_name or default_signature
+    if name not in specs:
+        return name, None, row_format
+    feeds = to_feeds(payload, row_format, specs[name])
+    check_feeds(feeds, limits)
+    return name, feeds, row_format
+
+
+def encode_portable(outputs: dict[str, np.ndarray], row_format: bool) -> bytes:
+    """The response body for ``outputs``. Runs in the large-request process."""
+    return dumps(encode_response(outputs, row_format))

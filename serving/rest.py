@@ -23,7 +23,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kerazoo.serving.codec import decode_request, dumps, encode_response, to_feeds
+from kerazoo.serving.codec import (
+    decode_request,
+    dumps,
+    encode_portable,
+    encode_response,
+    parse_portable,
+    portable_specs,
+    to_feeds,
+)
 from kerazoo.serving.errors import (
     InvalidRequestError,
     OverloadedError,
@@ -34,6 +42,7 @@ from kerazoo.serving.errors import (
 )
 from kerazoo.serving.limits import InputLimits, check_feeds
 from kerazoo.serving.manager import ModelManager
+from kerazoo.serving.model_store import DEFAULT_SIGNATURE
 from kerazoo.serving.openapi import openapi_spec
 from kerazoo.serving.workers import WorkerPool
 
@@ -125,6 +134,7 @@ def create_app(
     limits: InputLimits | None = None,
     pool: WorkerPool | None = None,
     body_timeout_s: float = 30.0,
+    large_body_bytes: int = 1 << 20,
 ) -> Starlette:
     """The Starlette app serving ``manager``'s model over TensorFlow Serving's REST API.
 
@@ -134,9 +144,11 @@ def create_app(
         limits: Decoded-size budgets and the non-finite policy. Defaults to ``InputLimits()``.
         pool: Where parsing and inference run. Defaults to 4 workers, 64 pending requests.
         body_timeout_s: A body read that stalls this long gets HTTP 408. Defaults to 30.
+        large_body_bytes: Bodies from this size on are parsed, and their responses encoded, in
+            the pool's large-request process. Defaults to 1 MiB.
     """
     limits = limits or InputLimits()
-    pool = pool or WorkerPool(4, 64)
+    pool = pool or WorkerPool(4, 64, large_lane=False)
 
     def parse(servable: Any, body: bytes) -> tuple[Any, dict, bool]:
         signature_name, payload, row_format = decode_request(body)
@@ -158,6 +170,10 @@ def create_app(
             body = await _read_body(request.receive, request.headers, max_request_bytes,
                                     body_timeout_s)
             servable = manager.get(name, version)
+            specs = (portable_specs(servable.signatures)
+                     if len(body) >= large_body_bytes and pool.has_large_lane else None)
+            if specs is not None:
+                return await predict_large(servable, body, specs)
             if manager.batching is None:
                 content = await pool.run(parse_predict_respond, servable, body)
             else:
@@ -168,6 +184,19 @@ def create_app(
                     manager.predict_future(servable, signature, feeds))
                 content = await pool.run(respond, outputs, row_format)
         return Response(content, media_type="application/json")
+
+    async def predict_large(servable: Any, body: bytes, specs: dict) -> Response:
+        signature_name, feeds, row_format = await pool.run_large(
+            parse_portable, body, specs, limits, DEFAULT_SIGNATURE)
+        signature = servable.signature(signature_name)  # raises for an unknown signature
+        future = manager.predict_future if manager.batching is not None else None
+        if future is not None:
+            outputs = await asyncio.wrap_future(future(servable, signature, feeds))
+        else:
+            outputs = await pool.run(
+                lambda: manager.predict_future(servable, signature, feeds).result())
+        return Response(await pool.run_large(encode_portable, outputs, row_format),
+                        media_type="application/json")
 
     async def models(request: Request) -> Response:
         try:

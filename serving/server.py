@@ -43,6 +43,9 @@ class ServerConfig:
         body_timeout_s: A body that stalls this long between reads gets HTTP 408. Defaults to 30.
         keep_alive_timeout_s: Idle keep-alive connections are closed after this. Defaults to 5.
         max_connections: Most open REST connections; more are closed at once. Defaults to 1000.
+        large_request_bytes: REST bodies from this size on are parsed (and answered) in a
+            separate process, so that one huge request cannot hold the GIL against the small
+            ones; 0 turns the process off. Defaults to 1 MiB.
     """
 
     export_dir: str | Path
@@ -61,6 +64,7 @@ class ServerConfig:
     body_timeout_s: float = 30.0
     keep_alive_timeout_s: float = 5.0
     max_connections: int = 1000
+    large_request_bytes: int = 1 << 20
 
     def __post_init__(self) -> None:
         for name in ("header_timeout_s", "body_timeout_s", "keep_alive_timeout_s"):
@@ -164,10 +168,12 @@ class ModelServer:
         if self._grpc is not None:
             self._grpc.start()
         if self._rest_socket is not None:
-            self._pool = WorkerPool(config.workers, config.max_queue)
+            self._pool = WorkerPool(config.workers, config.max_queue,
+                                    large_lane=config.large_request_bytes > 0)
             app = create_app(
                 self.manager, max_request_bytes=config.max_request_bytes, limits=config.limits,
                 pool=self._pool, body_timeout_s=config.body_timeout_s,
+                large_body_bytes=max(config.large_request_bytes, 1),
             )
             self._uvicorn = uvicorn.Server(uvicorn.Config(
                 app, log_level="warning", access_log=False, lifespan="off",

@@ -59,6 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="seconds an idle keep-alive connection stays open (default: 5)")
     limits.add_argument("--max-connections", type=int, default=1000,
                         help="most open REST connections; more are closed (default: 1000)")
+    limits.add_argument("--large-request-bytes", type=int, default=1 << 20,
+                        help="REST bodies from this size on are parsed in a separate process "
+                             "so they cannot stall small requests; 0: off (default: 1 MiB)")
     parser.set_defaults(run=run)
 
 
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         shutdown_timeout_s=args.shutdown_timeout, limits=limits, workers=args.workers,
         max_queue=args.max_queue, header_timeout_s=args.header_timeout,
         body_timeout_s=args.body_timeout, keep_alive_timeout_s=args.keep_alive_timeout,
-        max_connections=args.max_connections,
+        max_connections=args.max_connections, large_request_bytes=args.large_request_bytes,
     )
     ModelServer(config).serve_forever()
     return 0

@@ -264,3 +264,24 @@ def test_large_payloads_convert_in_slices_with_the_same_result(monkeypatch):
     assert json.loads(body) == {"predictions": [{"c": i, "p": [float(str(np.float32(v)))
                                                             for v in row]}
                                                 for i, row in enumerate(rows)]}
+
+
+def test_large_bodies_are_parsed_in_the_large_request_process(serve, export_dir, reference):
+    """Bodies above --large-request-bytes take the process lane: same answers, same errors."""
+    import numpy as np
+
+    server = serve(export_dir, grpc_port=-1, large_request_bytes=1000)
+    url = f"http://127.0.0.1:{server.rest_port}/v1/models/default:predict"
+    rows = np.random.default_rng(0).normal(size=(100, 4)).round(3).tolist()
+    response = requests.post(url, json={"instances": rows}, timeout=60)
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    np.testing.assert_allclose([p["probabilities"] for p in predictions],
+                               reference(rows, -1.0)["probabilities"], rtol=1e-5)
+    assert [p["labels"] for p in predictions] == reference(rows, -1.0)["labels"]
+    rows[7][2] = "marker"
+    bad = json.dumps({"instances": rows}).replace('"marker"', "NaN")
+    response = requests.post(url, data=bad, timeout=60)
+    assert response.status_code == 400 and "'features' row 7" in response.json()["error"]
+    response = requests.post(url, json={"signature_name": "nope", "instances": rows}, timeout=60)
+    assert response.status_code == 400 and "'nope' not found" in response.json()["error"]
