@@ -2,6 +2,8 @@
 
 1. Small-request REST latency (p50/p99) alone, then while 16 MB requests are in flight (the same
    small requests: the first set is the peer of the second). Goal: p99 <= 50 ms during them.
+   Then the same "during" measurement against a second server with the large-request process
+   off (every body parsed in threads), as the peer of that design choice.
 2. Server RSS before and after 20 decompression-bomb attempts (an all-zero 12000 x 12000 PNG,
    about 140 KB encoded, 432 MB once decoded to RGB). Goal: <= +50 MiB.
 3. 500 connections that send half a request line and stop: how long the server keeps them open.
@@ -298,19 +300,29 @@ def main() -> None:
             bomb = bombs(server)
             half = half_open(server)
             mixed = mixed_load(server, args.clients, args.per_client)
-            load_after = Path("/proc/loadavg").read_text().split()[0]
         finally:
             server.stop()
+        # The peer of the large-request process: the same server parsing every body in threads.
+        threads_only = Server(export, Path(temp) / "threads.log", "--large-request-bytes", "0")
+        try:
+            small_latency(threads_only, 20)
+            during_threads = during_big_requests(threads_only, args.small)
+            load_after = Path("/proc/loadavg").read_text().split()[0]
+        finally:
+            threads_only.stop()
 
     alone_p50, alone_p99 = percentiles(alone)
     during_p50, during_p99 = percentiles(during["samples"])
     big_p50 = float(np.median(during["big_seconds"])) if during["big_seconds"] else float("nan")
+    threads_p50, threads_p99 = percentiles(during_threads["samples"])
     rows = [
         ("small REST p50 alone (ms)", f"{alone_p50:.1f}", ""),
         ("small REST p99 alone (ms)", f"{alone_p99:.1f}", ""),
         ("small REST p50 during 16 MB requests (ms)", f"{during_p50:.1f}", ""),
         ("small REST p99 during 16 MB requests (ms)", f"{during_p99:.1f}", "<= 50"),
         ("p99 during / p99 alone", f"{during_p99 / alone_p99:.1f}x", ""),
+        ("peer, large-request process off: p50 / p99 during (ms)",
+         f"{threads_p50:.1f} / {threads_p99:.1f}", "--large-request-bytes 0"),
         ("16 MB requests: count, median s, statuses",
          f"{len(during['big_seconds'])}, {big_p50:.2f}, {sorted(set(during['big_statuses']))}",
          f"{during['big_bytes'] / (1 << 20):.1f} MiB, {during['big_rows']} rows"),
