@@ -1,8 +1,8 @@
 """Checks on request tensors that run before any model code: decoded sizes and non-finite floats.
 
 An encoded image states its size in its header, so a 140 KB PNG can announce 12000 x 12000 pixels
-(432 MB once decoded to RGB). ``check_feeds`` reads the headers of PNG, JPEG, GIF, BMP and WAV
-byte strings and refuses those whose decoded size is over budget, so the model's decode op never
+(432 MB once decoded to RGB). ``check_feeds`` reads the headers of PNG, JPEG, GIF, BMP, WebP and
+WAV byte strings and refuses those whose decoded size is over budget, so the model's decode op never
 allocates it. It also refuses NaN and infinities in float inputs unless they are allowed.
 """
 
@@ -79,6 +79,8 @@ def sniff(data: bytes) -> MediaHeader | None:
             return MediaHeader("BMP", abs(width), abs(height), 4 if bits == 32 else 3)
         if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
             return _sniff_wav(data)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            return _sniff_webp(data)
     except struct.error:
         raise InvalidRequestError("header is truncated") from None
     return None
@@ -104,6 +106,23 @@ def _sniff_jpeg(data: bytes) -> MediaHeader:
             break
         offset += 2 + length
     raise InvalidRequestError("JPEG has no frame header (SOF marker)")
+
+
+def _sniff_webp(data: bytes) -> MediaHeader:
+    kind = data[12:16]
+    if kind == b"VP8 ":  # lossy: 14-bit sizes after the frame tag and start code
+        width, height = struct.unpack("<HH", data[26:30])
+        return MediaHeader("WebP", width & 0x3FFF, height & 0x3FFF, 3)
+    if kind == b"VP8L":  # lossless: width-1 and height-1 packed in 14 bits each
+        bits = struct.unpack("<I", data[21:25])[0]
+        return MediaHeader("WebP", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, 4)
+    if kind == b"VP8X":  # extended: 24-bit canvas width-1 and height-1
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        if len(data) < 30:
+            raise struct.error
+        return MediaHeader("WebP", width, height, 4)
+    raise InvalidRequestError(f"WebP has an unknown first chunk {kind!r}")
 
 
 def _sniff_wav(data: bytes) -> MediaHeader:
@@ -192,7 +211,7 @@ def describe_bytes(feeds: dict[str, Any]) -> str:
                     codec = f"damaged header ({error})"
                 else:
                     codec = header.codec if header else \
-                        f"no PNG/JPEG/GIF/BMP/WAV header (starts {bytes(item[:8])!r})"
+                        f"no PNG/JPEG/GIF/BMP/WebP/WAV header (starts {bytes(item[:8])!r})"
                 rows.append(f"{_row(index)}: {codec}")
         if rows:
             parts.append(f"input {name!r} " + ", ".join(rows))

@@ -218,7 +218,7 @@ def test_undecodable_image_names_input_and_codec(base):
     assert response.status_code == 400
     error = response.json()["error"]
     assert "DecodePng failed" in error and "Graph execution error" not in error
-    assert "input 'image_bytes' row 0: no PNG/JPEG/GIF/BMP/WAV header" in error
+    assert "input 'image_bytes' row 0: no PNG/JPEG/GIF/BMP/WebP/WAV header" in error
 
 
 def test_405_and_unknown_routes_are_json(base):
@@ -285,3 +285,31 @@ def test_large_bodies_are_parsed_in_the_large_request_process(serve, export_dir,
     assert response.status_code == 400 and "'features' row 7" in response.json()["error"]
     response = requests.post(url, json={"signature_name": "nope", "instances": rows}, timeout=60)
     assert response.status_code == 400 and "'nope' not found" in response.json()["error"]
+
+
+def test_headers_of_every_codec_tensorflow_decodes_are_read():
+    """The sizes the budget is checked against, for each codec tf.io.decode_image accepts."""
+    import tensorflow as tf
+
+    from kerazoo.serving.limits import sniff
+
+    image = tf.zeros([30, 50, 3], tf.uint8)
+    for encode, codec in ((tf.io.encode_png, "PNG"), (tf.io.encode_jpeg, "JPEG")):
+        header = sniff(encode(image).numpy())
+        assert (header.codec, header.width, header.height, header.channels) == (codec, 50, 30, 3)
+    assert sniff(_png_header(12000, 12000)).width == 12000
+    riff = b"RIFF\x00\x00\x00\x00WEBP"
+    lossy = riff + b"VP8 \x00\x00\x00\x00" + b"\x00\x00\x00\x9d\x01\x2a" + struct.pack(
+        "<HH", 9000, 8000)
+    lossless = riff + b"VP8L\x00\x00\x00\x00\x2f" + struct.pack("<I", 8999 | (7999 << 14))
+    extended = riff + b"VP8X\x00\x00\x00\x00" + b"\x00" * 4 + (8999).to_bytes(3, "little") + (
+        7999).to_bytes(3, "little")
+    for data in (lossy, lossless, extended):
+        header = sniff(data)
+        assert (header.codec, header.width, header.height) == ("WebP", 9000, 8000)
+    gif = b"GIF89a" + struct.pack("<HH", 640, 480) + b"\x00" * 8
+    bmp = b"BM" + b"\x00" * 16 + struct.pack("<iiHH", 640, -480, 1, 24)
+    assert (sniff(gif).width, sniff(gif).height) == (640, 480)
+    assert (sniff(bmp).width, sniff(bmp).height) == (640, 480)
+    assert sniff(_wav(1.5)).seconds == pytest.approx(1.5)
+    assert sniff(b"plain text") is None
