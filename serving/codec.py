@@ -105,6 +105,40 @@ def _string_array(value: Any, input_name: str) -> np.ndarray:
     return array.reshape(shape)
 
 
+# Large payloads are converted this many rows at a time. NumPy holds the GIL for the whole of one
+# conversion; in slices, the event loop and the other workers get to run between them (a 16 MB
+# request would otherwise stall every other request for the length of each call).
+CHUNK_ROWS = 2048
+
+
+def _chunked_asarray(value: Any) -> np.ndarray:
+    if not isinstance(value, list) or len(value) <= CHUNK_ROWS:
+        return np.asarray(value)
+    parts = [np.asarray(value[i:i + CHUNK_ROWS]) for i in range(0, len(value), CHUNK_ROWS)]
+    if len({part.shape[1:] for part in parts}) != 1 or any(p.dtype.kind == "O" for p in parts):
+        raise ValueError("ragged")
+    return np.concatenate(parts)
+
+
+def _chunked_tolist(array: np.ndarray, convert: Any = None) -> list:
+    """``array.tolist()`` (after ``convert``), ``CHUNK_ROWS`` rows at a time (see above)."""
+    rows: list = []
+    for start in range(0, len(array), CHUNK_ROWS):
+        part = array[start:start + CHUNK_ROWS]
+        rows.extend((convert(part) if convert is not None else part).tolist())
+    return rows
+
+
+def dumps(content: Any) -> bytes:
+    """Standard JSON (no NaN tokens); a long ``predictions`` list is encoded in slices."""
+    rows = content.get("predictions") if isinstance(content, dict) and len(content) == 1 else None
+    if not isinstance(rows, list) or len(rows) <= CHUNK_ROWS:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    parts = [json.dumps(rows[i:i + CHUNK_ROWS], allow_nan=False, separators=(",", ":"))[1:-1]
+             for i in range(0, len(rows), CHUNK_ROWS)]
+    return ('{"predictions":[' + ",".join(parts) + "]}").encode("utf-8")
+
+
 def to_array(value: Any, spec: Any, input_name: str) -> np.ndarray:
     """Convert a JSON value to an array of ``spec``'s dtype, checking dtype and shape.
 
@@ -118,7 +152,7 @@ def to_array(value: Any, spec: Any, input_name: str) -> np.ndarray:
         array = _string_array(value, input_name)
     else:
         try:
-            raw = np.asarray(value)
+            raw = _chunked_asarray(value)
         except ValueError:
             raise InvalidRequestError(
                 f"input {input_name!r} is ragged (lists of unequal length) or nested too deeply"
@@ -141,7 +175,8 @@ def to_array(value: Any, spec: Any, input_name: str) -> np.ndarray:
                 raise InvalidRequestError(
                     f"input {input_name!r}: values outside the range of {dtype.name}"
                 )
-        array = raw.astype(target, copy=False)
+        with np.errstate(over="ignore"):  # 1e39 -> float32 inf: check_feeds reports it
+            array = raw.astype(target, copy=False)
     if not spec.shape.is_compatible_with(array.shape):
         expected = [-1 if d is None else d for d in spec.shape.as_list()] if spec.shape.rank \
             is not None else "any"
@@ -212,10 +247,30 @@ def to_json_value(array: np.ndarray, output_name: str) -> Any:
 
         flat = [encode(item) for item in array.reshape(-1).tolist()]
         return np.array(flat, dtype=object).reshape(array.shape).tolist() if array.ndim else flat[0]
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        return _non_finite_as_strings(array)
     if array.dtype == np.float32 or array.dtype == np.float16:
         # float32 -> str gives the shortest decimal that round-trips (0.1, not 0.10000000149).
-        return array.astype(str).astype(np.float64).tolist()
-    return array.tolist()
+        if array.ndim == 0:
+            return array.astype(str).astype(np.float64).tolist()
+        return _chunked_tolist(array, lambda part: part.astype(str).astype(np.float64))
+    return _chunked_tolist(array) if array.ndim else array.tolist()
+
+
+def _non_finite_as_strings(array: np.ndarray) -> Any:
+    """Floats with NaN or infinities as standard JSON: those become the strings "NaN",
+    "Infinity" and "-Infinity" (protobuf's JSON mapping for floats), the rest stay numbers."""
+    shortest = array.astype(str).astype(np.float64) if array.dtype.itemsize < 8 else array
+
+    def encode(value: float) -> Any:
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+
+    flat = [encode(value) for value in np.asarray(shortest, np.float64).reshape(-1).tolist()]
+    return np.array(flat, dtype=object).reshape(array.shape).tolist() if array.ndim else flat[0]
 
 
 def encode_response(outputs: dict[str, np.ndarray], row_format: bool) -> dict[str, Any]:
@@ -234,3 +289,74 @@ def encode_response(outputs: dict[str, np.ndarray], row_format: bool) -> dict[st
         return {"predictions": values[names[0]]}
     rows = zip(*(values[name] for name in names), strict=True)
     return {"predictions": [dict(zip(names, row, strict=True)) for row in rows]}
+
+
+# -- the large-request lane: parsing and encoding in a worker process ----------------------------
+# json.loads of a 16 MB body is one C call that holds the GIL for seconds on a busy machine; in a
+# thread it stalls the event loop and every small request with it. Large bodies are therefore
+# parsed (and their responses encoded) in a separate process, which needs the signatures' input
+# specs in a form that does not import TensorFlow.
+
+
+class _PortableDtype:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.as_numpy_dtype = object if name == "string" else np.dtype(name).type
+
+
+class _PortableShape:
+    def __init__(self, dims: list | None) -> None:
+        self.dims = dims
+        self.rank = None if dims is None else len(dims)
+
+    def as_list(self) -> list:
+        return list(self.dims)
+
+    def is_compatible_with(self, shape: tuple) -> bool:
+        if self.dims is None:
+            return True
+        return len(shape) == len(self.dims) and all(
+            want is None or want == got for want, got in zip(self.dims, shape, strict=True))
+
+
+class PortableSpec:
+    """A picklable stand-in for ``tf.TensorSpec`` with what ``to_array`` reads."""
+
+    def __init__(self, dtype_name: str, dims: list | None) -> None:
+        self.dtype = _PortableDtype(dtype_name)
+        self.shape = _PortableShape(dims)
+
+
+def portable_specs(signatures: dict[str, Any]) -> dict[str, dict[str, PortableSpec]] | None:
+    """``{signature: {input: PortableSpec}}``, or None if some dtype has no NumPy equivalent."""
+    result: dict[str, dict[str, PortableSpec]] = {}
+    try:
+        for name, signature in signatures.items():
+            result[name] = {
+                key: PortableSpec(spec.dtype.name, None if spec.shape.rank is None
+                                  else spec.shape.as_list())
+                for key, spec in signature.inputs.items()
+            }
+    except TypeError:  # bfloat16 and other dtypes NumPy does not name
+        return None
+    return result
+
+
+def parse_portable(body: bytes, specs: dict[str, dict[str, PortableSpec]], limits: Any,
+                   default_signature: str) -> tuple[str, dict | None, bool]:
+    """``(signature name, feeds, row_format)`` for a body; feeds None for an unknown signature
+    (the caller raises the usual error). Runs in the large-request process."""
+    from kerazoo.serving.limits import check_feeds
+
+    signature_name, payload, row_format = decode_request(body)
+    name = signature_name or default_signature
+    if name not in specs:
+        return name, None, row_format
+    feeds = to_feeds(payload, row_format, specs[name])
+    check_feeds(feeds, limits)
+    return name, feeds, row_format
+
+
+def encode_portable(outputs: dict[str, np.ndarray], row_format: bool) -> bytes:
+    """The response body for ``outputs``. Runs in the large-request process."""
+    return dumps(encode_response(outputs, row_format))

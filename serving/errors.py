@@ -28,3 +28,17 @@ class RequestTooLargeError(ServingError):
 
     http_status = 413
     grpc_code = "RESOURCE_EXHAUSTED"
+
+
+class OverloadedError(ServingError):
+    """Every worker busy and the queue full (HTTP 503 with Retry-After, gRPC UNAVAILABLE)."""
+
+    http_status = 503
+    grpc_code = "UNAVAILABLE"
+
+
+class RequestTimeoutError(ServingError):
+    """The client stopped sending its body (HTTP 408, gRPC DEADLINE_EXCEEDED)."""
+
+    http_status = 408
+    grpc_code = "DEADLINE_EXCEEDED"

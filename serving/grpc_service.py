@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 from concurrent import futures
 from typing import Any
 
@@ -16,6 +17,7 @@ import grpc
 
 from kerazoo.errors import KerazooError
 from kerazoo.serving.errors import InvalidRequestError, ServingError
+from kerazoo.serving.limits import InputLimits, check_feeds
 from kerazoo.serving.manager import ModelManager
 
 logger = logging.getLogger("kerazoo.serving.access")
@@ -70,25 +72,43 @@ def _requested_version(model_spec: Any) -> int | None:
 
 
 def build_grpc_server(
-    manager: ModelManager,
+    manager: ModelManager | Callable[[], ModelManager],
     address: str,
     *,
     max_message_bytes: int = 16 << 20,
     workers: int = 16,
+    limits: InputLimits | None = None,
+    max_concurrent_rpcs: int | None = None,
 ) -> tuple[grpc.Server, int]:
     """Create (not start) a gRPC server for ``manager`` bound to ``address`` ("host:port").
 
+    Args:
+        manager: The versions to serve, or a function returning them at call time (so the port
+            can be bound before the model is loaded).
+        address: ``host:port``; port 0 picks a free one.
+        max_message_bytes: Largest request message.
+        workers: Handler threads.
+        limits: Decoded-size budgets and the non-finite policy. Defaults to ``InputLimits()``.
+        max_concurrent_rpcs: RPCs above this get RESOURCE_EXHAUSTED. Defaults to no limit.
+
     Returns:
         The server and the bound port (useful with port 0).
+
+    Raises:
+        KerazooError: the port is taken (SO_REUSEPORT is off, so a second server cannot share
+            it silently).
     """
     import tensorflow as tf
 
     (metadata_pb2, status_pb2, model_service_grpc, predict_pb2, prediction_grpc) = _import_apis()
+    get_manager = manager if callable(manager) else (lambda: manager)
+    limits = limits or InputLimits()
 
     class PredictionService(prediction_grpc.PredictionServiceServicer):
         @_logged
         def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
             spec = request.model_spec
+            manager = get_manager()
             servable = manager.get(spec.name, _requested_version(spec))
             signature = servable.signature(spec.signature_name or None)
             unknown = sorted(set(request.inputs) - set(signature.inputs))
@@ -116,6 +136,7 @@ def build_grpc_server(
                         f"{expected.shape}"
                     )
                 feeds[name] = array
+            check_feeds(feeds, limits)
             wanted = list(request.output_filter) or list(signature.outputs)
             unknown_outputs = sorted(set(wanted) - set(signature.outputs))
             if unknown_outputs:
@@ -135,6 +156,7 @@ def build_grpc_server(
         @_logged
         def GetModelMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
             spec = request.model_spec
+            manager = get_manager()
             servable = manager.get(spec.name, _requested_version(spec))
             fields = list(request.metadata_field)
             if fields != ["signature_def"]:
@@ -155,13 +177,14 @@ def build_grpc_server(
         def GetModelStatus(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
             spec = request.model_spec
             version = _requested_version(spec)
-            servable = manager.get(spec.name, version)
-            versions = manager.versions() if version is None else [servable.version]
             response = status_pb2.GetModelStatusResponse()
-            for number in sorted(versions, reverse=True):
+            for status in get_manager().status(spec.name, version):
                 entry = response.model_version_status.add()
-                entry.version = number
-                entry.state = status_pb2.ModelVersionStatus.AVAILABLE
+                entry.version = status["version"]
+                entry.state = getattr(status_pb2.ModelVersionStatus, status["state"])
+                if status["status"]["error_message"]:
+                    entry.status.error_code = 2  # UNKNOWN: the version failed to load
+                    entry.status.error_message = status["status"]["error_message"]
             return response
 
     server = grpc.server(
@@ -169,7 +192,11 @@ def build_grpc_server(
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max(max_message_bytes, 64 << 20)),
+            # grpcio sets SO_REUSEPORT by default: a second server would then share the port
+            # and take some of the first one's clients. Off, a taken port fails to bind.
+            ("grpc.so_reuseport", 0),
         ],
+        maximum_concurrent_rpcs=max_concurrent_rpcs,
     )
     prediction_grpc.add_PredictionServiceServicer_to_server(PredictionService(), server)
     model_service_grpc.add_ModelServiceServicer_to_server(ModelService(), server)
@@ -180,5 +207,9 @@ def build_grpc_server(
     else:
         reason = "bind failed"
     if port == 0:
-        raise KerazooError(f"cannot bind the gRPC server to {address}: {reason} (port in use?)")
+        server.stop(0)
+        raise KerazooError(
+            f"cannot bind the gRPC server to {address}: {reason}; is another server using it? "
+            "Pick another port or pass --grpc-port 0 for a free one"
+        )
     return server, port

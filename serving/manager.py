@@ -35,8 +35,11 @@ class ModelManager:
         poll_interval_s: Seconds between directory scans; 0 turns polling off.
         batching: Dynamic batching options, or None to run each request on its own.
 
+    A corrupt or partial version present at start is refused (logged, and reported by
+    ``status()``) while the healthy ones are served.
+
     Raises:
-        DataError: no version exists, or a version present at start is corrupt or partial.
+        DataError: no version exists, or none of them can be loaded.
     """
 
     def __init__(
@@ -64,9 +67,19 @@ class ModelManager:
                 f"export directory {str(self.base_dir)!r} has no version folder holding "
                 "saved_model.pb (expected MODEL_BASE/<integer version>/saved_model.pb)"
             )
+        self.refused: dict[int, str] = {}  # version -> why it is not served (status reports it)
         for version in versions:
-            self._versions[version] = load_version(self.base_dir, version)
             self._seen[version] = file_fingerprint(self.base_dir / str(version))
+            try:
+                self._versions[version] = load_version(self.base_dir, version)
+            except DataError as error:
+                # One bad version must not take the healthy ones down with it.
+                self._failed[version] = self._seen[version]
+                self.refused[version] = str(error)
+                logger.warning("not serving version %d: %s", version, error)
+        if not self._versions:
+            reasons = "; ".join(f"version {v}: {why}" for v, why in sorted(self.refused.items()))
+            raise DataError(f"no servable version in {str(self.base_dir)!r}: {reasons}")
 
     # -- lookup -------------------------------------------------------------------------------
     def versions(self) -> list[int]:
@@ -83,12 +96,40 @@ class ModelManager:
         with self._lock:
             if version is None:
                 return self._versions[max(self._versions)]
+            if version not in self._versions and version in self.refused:
+                raise ServableNotFoundError(
+                    f"Servable not found for request: version {version} of model "
+                    f"{model_name!r} was refused: {self.refused[version]}"
+                )
             if version not in self._versions:
                 raise ServableNotFoundError(
                     f"Servable not found for request: version {version} of model "
                     f"{model_name!r} (available versions: {sorted(self._versions)})"
                 )
             return self._versions[version]
+
+    def status(self, model_name: str, version: int | None = None) -> list[dict]:
+        """TF Serving's ``model_version_status`` entries, newest first, refused versions included.
+
+        A refused version is in state ``END`` with its load error, as TF Serving reports a version
+        that failed to load.
+        """
+        if model_name != self.model_name:
+            self.get(model_name)  # raises naming the served model
+        with self._lock:
+            entries = {v: ("AVAILABLE", "OK", "") for v in self._versions}
+            refused = dict(self.refused)
+        for number, reason in refused.items():
+            entries.setdefault(number, ("END", "UNKNOWN", reason))
+        if version is not None:
+            if version not in entries:
+                self.get(model_name, version)  # raises naming the available versions
+            entries = {version: entries[version]}
+        return [
+            {"version": number, "state": state,
+             "status": {"error_code": code, "error_message": message}}
+            for number, (state, code, message) in sorted(entries.items(), reverse=True)
+        ]
 
     def predict_future(self, servable: ServableVersion, signature: Signature, feeds: dict) -> Any:
         """Start a prediction; returns a concurrent future of ``{output: array}``."""
@@ -139,12 +180,16 @@ class ModelManager:
                 servable = load_version(self.base_dir, version)
             except DataError as error:
                 self._failed[version] = fingerprint
+                self.refused[version] = str(error)
                 logger.warning("not serving version %d: %s", version, error)
                 continue
             with self._lock:
                 self._versions[version] = servable
             self._failed.pop(version, None)
+            self.refused.pop(version, None)
             logger.info("now serving version %d of %r", version, self.model_name)
+        for version in [v for v in list(self.refused) if v not in present]:
+            self.refused.pop(version, None)  # a refused version deleted from disk is forgotten
         for version in sorted(loaded - present):
             with self._lock:
                 if len(self._versions) == 1:
@@ -180,5 +225,26 @@ def _call(signature: Signature, feeds: dict) -> dict:
         return signature(feeds)
     except (tf.errors.InvalidArgumentError, TypeError, ValueError) as error:
         # Shape or value problems found inside the graph are the request's fault, not the server's.
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InvalidRequestError(message) from None
+        raise InvalidRequestError(_graph_error_cause(error, feeds)) from None
+
+
+def _graph_error_cause(error: Exception, feeds: dict) -> str:
+    """The real cause of a graph error (not just "Graph execution error:"), with the failing op
+    and, when byte inputs are involved, what their headers say they are."""
+    import re
+
+    from kerazoo.serving.limits import describe_bytes
+
+    text = str(getattr(error, "message", None) or error).strip()
+    lines = [line.strip() for line in text.splitlines()]
+    causes = [
+        line for line in lines
+        if line and not line.startswith(("Graph execution error", "Detected at node", "File ",
+                                         "[[", "{{"))
+    ]
+    cause = causes[-1] if causes else (lines[0] if lines else type(error).__name__)
+    cause = re.sub(r"\s*\[\[.*$|\s*\[Op:.*$", "", cause).strip() or cause
+    node = re.search(r"\{\{node ([^}]+)\}\}", text)
+    message = f"{node.group(1).rsplit('/', 1)[-1]} failed: {cause}" if node else cause
+    inputs = describe_bytes(feeds)
+    return f"{message} ({inputs})" if inputs else message

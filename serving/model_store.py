@@ -9,7 +9,6 @@ signatures are read from the SavedModel itself.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kerazoo.checksums import sha256_file
 from kerazoo.errors import DataError, NotFoundError
 from kerazoo.serving.errors import InvalidRequestError
 
@@ -60,14 +60,6 @@ def file_fingerprint(version_dir: Path) -> tuple:
                 continue
             entries.append((str(path.relative_to(version_dir)), stat.st_size, stat.st_mtime_ns))
     return tuple(sorted(entries))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _manifest_files(manifest: dict) -> dict[str, str]:
@@ -119,7 +111,7 @@ def verify_manifest(base_dir: Path, version: int) -> dict | None:
                 f"export version {version} is incomplete: {str(path)!r} is listed in "
                 f"{MANIFEST_NAME} but missing"
             )
-        actual = _sha256(path)
+        actual = sha256_file(path)
         if actual != expected:
             raise DataError(
                 f"export version {version} is corrupt: sha256 of {str(path)!r} is {actual[:12]}…, "

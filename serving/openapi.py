@@ -27,7 +27,8 @@ def _paths(prefix: str) -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "Outputs", "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/PredictResponse"}}}},
-                    "400": _ERROR, "404": _ERROR, "413": _ERROR,
+                    "400": _ERROR, "404": _ERROR, "408": _ERROR, "413": _ERROR,
+                    "503": _ERROR,
                 },
             }
         },

@@ -36,12 +36,44 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="seconds between scans for new versions; 0: off (default: 2)")
     parser.add_argument("--shutdown-timeout", type=float, default=10.0,
                         help="seconds SIGTERM waits for in-flight requests (default: 10)")
+    limits = parser.add_argument_group("limits and timeouts")
+    limits.add_argument("--max-image-pixels", type=int, default=50_000_000,
+                        help="largest width x height an encoded image may declare in its "
+                             "header, checked before decoding (default: 50000000, 50 MP)")
+    limits.add_argument("--max-audio-seconds", type=float, default=600.0,
+                        help="longest duration a WAV input may declare (default: 600)")
+    limits.add_argument("--allow-non-finite", action="store_true",
+                        help="accept NaN and Infinity in float inputs (default: HTTP 400)")
+    limits.add_argument("--workers", type=int, default=4,
+                        help="REST threads that parse and predict (default: 4)")
+    limits.add_argument("--max-queue", type=int, default=64,
+                        help="most requests in progress; more get HTTP 503 + Retry-After "
+                             "(gRPC: RESOURCE_EXHAUSTED) (default: 64)")
+    limits.add_argument("--header-timeout", type=float, default=10.0,
+                        help="seconds a connection may take to send its request headers "
+                             "(default: 10)")
+    limits.add_argument("--body-timeout", type=float, default=30.0,
+                        help="seconds a request body may stall between reads; then HTTP 408 "
+                             "(default: 30)")
+    limits.add_argument("--keep-alive-timeout", type=float, default=5.0,
+                        help="seconds an idle keep-alive connection stays open (default: 5)")
+    limits.add_argument("--max-connections", type=int, default=1000,
+                        help="most open REST connections; more are closed (default: 1000)")
+    limits.add_argument("--large-request-bytes", type=int, default=1 << 20,
+                        help="REST bodies from this size on are parsed in a separate process "
+                             "so they cannot stall small requests; 0: off (default: 1 MiB)")
     parser.set_defaults(run=run)
+
+
+def resolve_export_dir(argument: str) -> str:
+    """The model base directory that the EXPORT_DIR argument names (today: the path itself)."""
+    return argument
 
 
 def run(args: argparse.Namespace) -> int:
     from kerazoo.errors import ConfigError
     from kerazoo.serving.batching import BatchingOptions
+    from kerazoo.serving.limits import InputLimits
     from kerazoo.serving.server import ModelServer, ServerConfig
 
     if args.rest_port < 0 and args.grpc_port < 0:
@@ -50,13 +82,17 @@ def run(args: argparse.Namespace) -> int:
         batching = (
             BatchingOptions(args.max_batch_size, args.batch_timeout_ms) if args.batching else None
         )
+        limits = InputLimits(args.max_image_pixels, args.max_audio_seconds, args.allow_non_finite)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     config = ServerConfig(
-        export_dir=args.export_dir, model_name=args.model_name, host=args.host,
-        rest_port=args.rest_port, grpc_port=args.grpc_port, batching=batching,
+        export_dir=resolve_export_dir(args.export_dir), model_name=args.model_name,
+        host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port, batching=batching,
         max_request_bytes=args.max_request_bytes, poll_interval_s=args.poll_seconds,
-        shutdown_timeout_s=args.shutdown_timeout,
+        shutdown_timeout_s=args.shutdown_timeout, limits=limits, workers=args.workers,
+        max_queue=args.max_queue, header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout, keep_alive_timeout_s=args.keep_alive_timeout,
+        max_connections=args.max_connections, large_request_bytes=args.large_request_bytes,
     )
     ModelServer(config).serve_forever()
     return 0

@@ -97,7 +97,9 @@ def serve():
     servers = []
 
     def start(export, **overrides):
-        options = dict(rest_port=0, grpc_port=0, poll_interval_s=0.1, shutdown_timeout_s=2)
+        # large_request_bytes=0: no large-request process (test_abuse turns it on where tested).
+        options = dict(rest_port=0, grpc_port=0, poll_interval_s=0.1, shutdown_timeout_s=2,
+                       large_request_bytes=0)
         options.update(overrides)
         server = ModelServer(ServerConfig(export_dir=export, **options))
         servers.append(server)

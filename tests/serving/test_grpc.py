@@ -123,18 +123,30 @@ def test_bad_requests_get_grpc_status_and_server_keeps_answering(stubs, make, co
     assert prediction.Predict(_request([[1.0, 2.0, 3.0, 4.0]]), timeout=10).outputs["labels"]
 
 
-def test_busy_port_is_a_clear_error(export_dir):
+def test_busy_port_is_a_clear_error_before_the_model_loads(tmp_path):
     import socket
 
     from kerazoo.errors import KerazooError
     from kerazoo.serving.server import ModelServer, ServerConfig
 
+    # An empty export directory: had the model been loaded first, the error would be about it.
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        for ports in ({"grpc_port": port, "rest_port": -1}, {"grpc_port": -1, "rest_port": port}):
-            server = ModelServer(ServerConfig(export_dir, poll_interval_s=0, **ports))
-            with pytest.raises(KerazooError, match=f"cannot bind the .* server to 127.0.0.1:{port}"):
-                server.start()
-            server.stop()
+        for ports, flag in (({"grpc_port": port, "rest_port": -1}, "--grpc-port 0"),
+                            ({"grpc_port": -1, "rest_port": port}, "--rest-port 0")):
+            with pytest.raises(KerazooError, match=f"cannot bind the .* server to 127.0.0.1:{port}"
+                               f".*{flag}"):
+                ModelServer(ServerConfig(tmp_path, poll_interval_s=0, **ports))
+
+
+def test_grpc_port_held_by_another_kerazoo_server_is_refused(serve, export_dir):
+    """grpcio sets SO_REUSEPORT by default: two servers could share one port and split clients."""
+    from kerazoo.errors import KerazooError
+    from kerazoo.serving.server import ModelServer, ServerConfig
+
+    first = serve(export_dir, rest_port=-1)
+    with pytest.raises(KerazooError, match=f"gRPC server to 127.0.0.1:{first.grpc_port}"):
+        ModelServer(ServerConfig(export_dir, rest_port=-1, grpc_port=first.grpc_port,
+                                 poll_interval_s=0))

@@ -203,9 +203,13 @@ def test_load_8_clients_x_1000_mixed_rest_and_grpc(server_process, tmp_path):
 def test_cli_refuses_corrupt_export_with_one_line(export_dir, capsys):
     from kerazoo.cli import main
 
-    (export_dir / "2" / "saved_model.pb").write_bytes(b"truncated")
+    # One corrupt version is served around (test_versions); with every version corrupt the
+    # command exits non-zero with one line naming each.
+    for version in ("1", "2"):
+        (export_dir / version / "saved_model.pb").write_bytes(b"truncated")
     code = main(["serve", str(export_dir), "--rest-port", "0", "--grpc-port", "-1"])
     error = capsys.readouterr().err
     assert code == 1
-    assert error.startswith("kerazoo: error: export version 2 is corrupt")
+    assert error.startswith("kerazoo: error: no servable version")
+    assert "export version 2 is corrupt" in error
     assert "saved_model.pb" in error and error.count("\n") == 1

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 
 import pytest
 import requests
 
-from kerazoo.errors import DataError, KerazooError, NotFoundError
+from kerazoo.errors import DataError, NotFoundError
 
 pytestmark = pytest.mark.tf_only
 
@@ -25,7 +26,8 @@ def _wait_for(condition, timeout=20.0):
 
 def _served_versions(port):
     status = requests.get(f"http://127.0.0.1:{port}/v1/models/default", timeout=5).json()
-    return [int(s["version"]) for s in status["model_version_status"]]
+    return [int(s["version"]) for s in status["model_version_status"]
+            if s["state"] == "AVAILABLE"]
 
 
 def test_new_version_is_picked_up_without_restart(serve, export_dir, model_template):
@@ -56,23 +58,28 @@ def test_half_copied_version_is_not_served_until_complete(serve, export_dir, mod
     assert _wait_for(lambda: 3 in _served_versions(server.rest_port))
 
 
-def test_corrupt_file_is_refused_at_load_naming_the_file(export_dir):
+def _refused(export_dir, version):
+    """Load ``export_dir``; the reason ``version`` was refused (the others must still load)."""
     from kerazoo.serving.manager import ModelManager
+
+    manager = ModelManager(export_dir, "default", poll_interval_s=0)
+    assert version not in manager.versions() and manager.versions()
+    return manager.refused[version]
+
+
+def test_corrupt_file_is_refused_at_load_naming_the_file(export_dir):
 
     variables = next((export_dir / "2" / "variables").glob("*.data-*"))
     data = bytearray(variables.read_bytes())
     data[0] ^= 0xFF
     variables.write_bytes(bytes(data))
-    with pytest.raises(DataError, match=r"version 2 is corrupt: sha256 of .*variables.data"):
-        ModelManager(export_dir, "default", poll_interval_s=0)
+    assert re.search(r"version 2 is corrupt: sha256 of .*variables.data", _refused(export_dir, 2))
 
 
 def test_missing_file_listed_in_manifest_is_refused(export_dir):
-    from kerazoo.serving.manager import ModelManager
 
     (export_dir / "1" / "variables" / "variables.index").unlink()
-    with pytest.raises(DataError, match=r"version 1 is incomplete.*variables.index"):
-        ModelManager(export_dir, "default", poll_interval_s=0)
+    assert re.search(r"version 1 is incomplete.*variables.index", _refused(export_dir, 1))
 
 
 def test_export_without_manifest_is_read_from_the_saved_model(export_dir):
@@ -87,20 +94,16 @@ def test_export_without_manifest_is_read_from_the_saved_model(export_dir):
 
 
 def test_garbage_saved_model_without_manifest_is_refused(export_dir):
-    from kerazoo.serving.manager import ModelManager
 
     (export_dir / "2" / "export.json").unlink()
     (export_dir / "2" / "saved_model.pb").write_bytes(b"\x00not a protobuf" * 10)
-    with pytest.raises(DataError, match=r"saved_model.pb"):
-        ModelManager(export_dir, "default", poll_interval_s=0)
+    assert re.search(r"saved_model.pb", _refused(export_dir, 2))
 
 
 def test_unreadable_manifest_is_refused(export_dir):
-    from kerazoo.serving.manager import ModelManager
 
     (export_dir / "1" / "export.json").write_text("{truncated")
-    with pytest.raises(DataError, match=r"export.json.*unreadable"):
-        ModelManager(export_dir, "default", poll_interval_s=0)
+    assert re.search(r"export.json.*unreadable", _refused(export_dir, 1))
 
 
 def test_empty_or_missing_export_dir(tmp_path):
@@ -113,7 +116,6 @@ def test_empty_or_missing_export_dir(tmp_path):
 
 
 def test_base_level_manifest_is_honoured(export_dir):
-    from kerazoo.serving.manager import ModelManager
 
     inner = json.loads((export_dir / "2" / "export.json").read_text())
     (export_dir / "1" / "export.json").unlink()
@@ -121,5 +123,31 @@ def test_base_level_manifest_is_honoured(export_dir):
     files = {f"2/{path}": sha for path, sha in inner["files"].items()}
     files["2/saved_model.pb"] = "0" * 64
     (export_dir / "export.json").write_text(json.dumps({"files": files}))
-    with pytest.raises(KerazooError, match=r"version 2 is corrupt.*saved_model.pb"):
+    assert re.search(r"version 2 is corrupt.*saved_model.pb", _refused(export_dir, 2))
+
+
+def test_restart_with_a_corrupt_version_serves_the_healthy_one(serve, export_dir):
+    """Issue 18 #2: one truncated version used to make the whole server refuse to start."""
+    pb = export_dir / "2" / "saved_model.pb"
+    pb.write_bytes(pb.read_bytes()[:100])
+    server = serve(export_dir, grpc_port=-1)
+    base = f"http://127.0.0.1:{server.rest_port}/v1/models/default"
+    response = requests.post(base + ":predict", json={"instances": [[1.0, 2.0, 3.0, 4.0]]},
+                             timeout=5)
+    assert response.status_code == 200, response.text
+    status = requests.get(base, timeout=5).json()["model_version_status"]
+    assert [(s["version"], s["state"]) for s in status] == [("2", "END"), ("1", "AVAILABLE")]
+    assert "version 2 is corrupt" in status[0]["status"]["error_message"]
+    assert status[1]["status"] == {"error_code": "OK", "error_message": ""}
+    refused = requests.post(base + "/versions/2:predict", json={"instances": [[1, 2, 3, 4]]},
+                            timeout=5)
+    assert refused.status_code == 404 and "was refused" in refused.json()["error"]
+
+
+def test_no_servable_version_names_every_reason(export_dir):
+    from kerazoo.serving.manager import ModelManager
+
+    for version in ("1", "2"):
+        (export_dir / version / "saved_model.pb").write_bytes(b"truncated")
+    with pytest.raises(DataError, match=r"no servable version .*version 1: .*version 2: "):
         ModelManager(export_dir, "default", poll_interval_s=0)
