@@ -34,8 +34,8 @@ def _import_apis() -> Any:
         )
     except ImportError as error:
         raise KerazooError(
-            "gRPC serving needs the tensorflow-serving-api protos: "
-            'pip install grpcio && pip install --no-deps "tensorflow-serving-api>=2.21,<2.22" '
+            "gRPC serving needs the tensorflow-serving-api protos, which a plain "
+            "`pip install kerazoo` installs; reinstall kerazoo "
             f"(or pass --grpc-port -1 to serve REST only). Import failed: {error}"
         ) from error
     return (get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
