@@ -67,7 +67,7 @@ class PreciseBatchNorm:
     >>> batches = tf.data.Dataset.from_tensor_slices(x).batch(4)
     >>> PreciseBatchNorm(model).update(batches, num_batches=2)
     2
-    >>> [round(float(v), 2) for v in model.layers[0].moving_mean]
+    >>> np.round(keras.ops.convert_to_numpy(model.layers[0].moving_mean), 2).tolist()
     [10.5, 11.5, 12.5]
     """
 
