@@ -1,0 +1,172 @@
+"""``kerazoo train`` against the plain Keras script a user would write, whole processes.
+
+For each recipe: the recipe's CLI with its defaults (``--no-export``: the plain script exports
+nothing either) and the peer script under ``benchmarks/peers/`` on the same data and zoo model,
+each a fresh ``python`` process (imports, data preparation, tracing, checkpoints and plots
+included: what a user waits for), alternating recipe/peer round by round. Reports the median
+wall-time ratio (recipe / peer; goal <= 1.0) and both test accuracies (goal: the recipe's at
+least the peer's, within 0.5 pt), with the load average seen: on a shared machine the ratio of
+alternated runs is the number to read, not the seconds.
+
+Recipes (``--recipes``, default all):
+
+- ``image_digits``: ``kerazoo train image_classification --data digits`` vs
+  ``peers/keras_fit_image.py --digits`` (the same embedded splits, ``simple_cnn``, 25 epochs).
+- ``image_folder``: a generated class-per-folder tree of 32x32 RGB shapes (4 classes, 120 images
+  each, written once under ``--work``), ``--data folder:DIR`` vs ``--folder DIR``.
+- ``sentiment``: ``kerazoo train sentiment_analysis`` (embedded corpus, BiLSTM, 10 epochs) vs
+  ``peers/keras_fit_sentiment.py``.
+
+Speech and forecasting peers are not written yet (issue 19, phase 2).
+
+Writes ``results/recipe_vs_keras_fit.md`` (``--out``).
+
+Usage: python benchmarks/recipe_vs_keras_fit.py [--rounds 3] [--recipes image_digits,sentiment]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+KERAZOO = str(Path(PYTHON).with_name("kerazoo"))
+RECIPES = ("image_digits", "image_folder", "sentiment")
+
+
+def make_shapes_folder(root: Path, per_class: int = 120, size: int = 32, seed: int = 0) -> Path:
+    """4 classes of noisy coloured shapes (circle, square, triangle, cross) at random places."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    if (root / "cross").is_dir() and len(list((root / "cross").glob("*.png"))) == per_class:
+        return root
+    rng = np.random.default_rng(seed)
+    for name in ("circle", "square", "triangle", "cross"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            background = tuple(int(v) for v in rng.integers(0, 120, 3))
+            image = Image.new("RGB", (size, size), background)
+            draw = ImageDraw.Draw(image)
+            colour = tuple(int(v) for v in rng.integers(130, 256, 3))
+            r = int(rng.integers(6, 11))
+            cx, cy = (int(v) for v in rng.integers(r + 1, size - r - 1, 2))
+            if name == "circle":
+                draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
+            elif name == "square":
+                draw.rectangle((cx - r, cy - r, cx + r, cy + r), fill=colour)
+            elif name == "triangle":
+                draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=colour)
+            else:
+                draw.line((cx - r, cy - r, cx + r, cy + r), fill=colour, width=3)
+                draw.line((cx - r, cy + r, cx + r, cy - r), fill=colour, width=3)
+            pixels = np.asarray(image, dtype=np.int16) + rng.normal(0, 12, (size, size, 3))
+            Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(
+                root / name / f"{index:03d}.png")
+    return root
+
+
+def commands(recipe: str, work: Path, run_dir: Path) -> tuple[list[str], list[str]]:
+    """(recipe command, peer command)."""
+    train = [KERAZOO, "train"]
+    tail = ["--no-export", "--run-dir", str(run_dir)]
+    if recipe == "image_digits":
+        return ([*train, "image_classification", "--data", "digits", "--model", "simple_cnn",
+                 *tail], [PYTHON, str(HERE / "peers" / "keras_fit_image.py"), "--digits"])
+    if recipe == "image_folder":
+        folder = make_shapes_folder(work / "shapes32")
+        return ([*train, "image_classification", "--data", f"folder:{folder}", "--model",
+                 "simple_cnn", *tail],
+                [PYTHON, str(HERE / "peers" / "keras_fit_image.py"), "--folder", str(folder)])
+    if recipe == "sentiment":
+        return ([*train, "sentiment_analysis", *tail],
+                [PYTHON, str(HERE / "peers" / "keras_fit_sentiment.py")])
+    raise SystemExit(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
+
+
+def timed(command: list[str]) -> tuple[float, str]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    seconds = time.monotonic() - started
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def recipe_accuracy(run_dir: Path) -> float:
+    report = json.loads((run_dir / "evaluation.json").read_text())
+    return float(report["accuracy"])
+
+
+def peer_accuracy(stdout: str) -> float:
+    return float(json.loads(stdout.strip().splitlines()[-1])["test_accuracy"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--recipes", default=",".join(RECIPES),
+                        help=f"comma-separated, from {', '.join(RECIPES)}")
+    parser.add_argument("--work", default=None, help="scratch folder (default: a temp dir)")
+    parser.add_argument("--out", default=str(HERE / "results"))
+    args = parser.parse_args()
+    work = Path(args.work or tempfile.mkdtemp(prefix="kerazoo-vs-fit-"))
+    rows = []
+    for recipe in [name.strip() for name in args.recipes.split(",") if name.strip()]:
+        times: dict[str, list[float]] = {"recipe": [], "peer": []}
+        scores: dict[str, list[float]] = {"recipe": [], "peer": []}
+        loads = []
+        for round_ in range(args.rounds):
+            run_dir = work / f"{recipe}-run{round_}"
+            shutil.rmtree(run_dir, ignore_errors=True)
+            ours, peer = commands(recipe, work, run_dir)
+            order = ("recipe", "peer") if round_ % 2 == 0 else ("peer", "recipe")
+            for side in order:
+                seconds, stdout = timed(ours if side == "recipe" else peer)
+                times[side].append(seconds)
+                scores[side].append(recipe_accuracy(run_dir) if side == "recipe"
+                                    else peer_accuracy(stdout))
+                loads.append(os.getloadavg()[0])
+                print(f"{recipe} round {round_ + 1} {side}: {seconds:.1f} s, test accuracy "
+                      f"{scores[side][-1]:.4f} (load {loads[-1]:.2f})", flush=True)
+        ratios = [r / p for r, p in zip(times["recipe"], times["peer"])]
+        rows.append({
+            "recipe": recipe, "rounds": args.rounds,
+            "recipe_s": statistics.median(times["recipe"]),
+            "peer_s": statistics.median(times["peer"]), "ratio": statistics.median(ratios),
+            "recipe_acc": statistics.median(scores["recipe"]),
+            "peer_acc": statistics.median(scores["peer"]),
+            "load": statistics.mean(loads),
+        })
+    lines = [
+        "# `kerazoo train` vs a plain Keras script (whole processes, alternating)", "",
+        f"{os.cpu_count()} CPUs; medians over the rounds; load = mean 1-minute load average "
+        "seen after each run (above the CPU count, the machine was shared).", "",
+        "| recipe | rounds | recipe s | peer s | ratio (recipe/peer) | recipe test acc | "
+        "peer test acc | load |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['recipe']} | {row['rounds']} | {row['recipe_s']:.1f} | {row['peer_s']:.1f} "
+            f"| {row['ratio']:.2f} | {row['recipe_acc']:.4f} | {row['peer_acc']:.4f} "
+            f"| {row['load']:.1f} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "recipe_vs_keras_fit.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()
