@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 from kerazoo.errors import ConfigError, DataError
+from kerazoo.recipes.preset_runs import resolve_run
+
+RUN_HELP = "a run directory, or preset:NAME for a shipped preset (`kerazoo list presets`)"
 
 # Short flags are shorthands for config keys (applied before --set, which wins).
 SHORTHANDS = {
@@ -69,7 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Evaluate a finished run on a split of its own source (or of --data, which "
         "must have the same classes). Writes evaluation.json (test split of the run's own "
         "source) or evaluation-SPLIT.json, and prints the recipe's headline metrics.")
-    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR", help=RUN_HELP)
     evaluate.add_argument("--data", metavar="SOURCE", help="another source with the same classes")
     evaluate.add_argument("--split", default="test")
     evaluate.set_defaults(run=run_evaluate)
@@ -79,7 +82,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Predict with a finished run: image files (image_classification), texts "
         "(sentiment_analysis), .wav files (speech_commands) or --csv FILE of recent rows "
         "(time_series_forecasting). Classifiers print the --top classes per input.")
-    predict.add_argument("run_dir", metavar="RUN_DIR")
+    predict.add_argument("run_dir", metavar="RUN_DIR", help=RUN_HELP)
     predict.add_argument("inputs", nargs="*", metavar="INPUT",
                          help="image or wav files, or texts, depending on the recipe")
     predict.add_argument("--top", type=int, default=3, help="classes shown per input")
@@ -91,7 +94,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Export a finished run: the next SavedModel version under RUN_DIR/export "
         "(TF Serving's layout, with an export.json manifest of sha256 sums), a .tflite file of "
         "its serving_default signature, a .keras file, or a zoo preset directory.")
-    export.add_argument("run_dir", metavar="RUN_DIR")
+    export.add_argument("run_dir", metavar="RUN_DIR", help=RUN_HELP)
     export.add_argument("--format", default="saved_model",
                         choices=("saved_model", "tflite", "keras", "preset"))
     export.add_argument("--name", metavar="NAME",
@@ -124,6 +127,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from kerazoo.recipes.run_dir import atomic_write_json
     from kerazoo.recipes.trainer import headline_line
 
+    args.run_dir = str(resolve_run(args.run_dir))  # preset:NAME -> its run directory
     task, model = api.load_run(args.run_dir)
     if args.data:
         task.config.data.source = args.data
@@ -144,6 +148,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     from kerazoo.recipes import api
 
+    args.run_dir = str(resolve_run(args.run_dir))  # preset:NAME -> its run directory
     task, model = api.load_run(args.run_dir)
     labels = json.loads((Path(args.run_dir) / "labels.json").read_text())
     records = task.predict_inputs(model, args.inputs, csv=args.csv, class_names=labels)
@@ -175,6 +180,7 @@ def run_export(args: argparse.Namespace) -> int:
     from kerazoo.recipes import api
     from kerazoo.recipes.export import export_saved_model
 
+    args.run_dir = str(resolve_run(args.run_dir))  # preset:NAME -> its run directory
     task, model = api.load_run(args.run_dir)
     run_dir = Path(args.run_dir)
     labels = json.loads((run_dir / "labels.json").read_text())

@@ -15,7 +15,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "unversioned requests; new versions are picked up without a restart."
         ),
     )
-    parser.add_argument("export_dir", metavar="EXPORT_DIR", help="model base directory")
+    parser.add_argument("export_dir", metavar="EXPORT_DIR",
+                        help="model base directory, or preset:NAME for a shipped preset")
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to bind (default: 127.0.0.1, this machine only)")
     parser.add_argument("--rest-port", type=int, default=8501,
@@ -66,8 +67,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def resolve_export_dir(argument: str) -> str:
-    """The model base directory that the EXPORT_DIR argument names (today: the path itself)."""
-    return argument
+    """The model base directory EXPORT_DIR names: a path, or ``preset:NAME`` (a shipped preset,
+    exported once into the cache and verified)."""
+    from kerazoo.recipes.preset_runs import preset_name, resolve_run
+
+    if preset_name(argument) is None:
+        return argument
+    return str(resolve_run(argument) / "export")
 
 
 def run(args: argparse.Namespace) -> int:
