@@ -16,7 +16,10 @@ forecasters ``[lookback, features]`` and return ``[horizon, targets]``. Classifi
 logits (train with ``from_logits=True``).
 """
 
-from kerazoo.zoo import audio, cnn, forecasting, lstm, mlp, resnet, text  # noqa: F401  (registers)
+from kerazoo.zoo import (  # noqa: F401  (registers)
+    applications, audio, cnn, forecasting, lstm, mlp, resnet, text,
+)
+from kerazoo.zoo.applications import preprocessing_for
 from kerazoo.zoo.api import (
     TASKS,
     build,
@@ -35,6 +38,7 @@ __all__ = [
     "from_preset",
     "list_presets",
     "model_config",
+    "preprocessing_for",
     "profile",
     "replace_head",
     "save_to_preset",

@@ -21,6 +21,7 @@ from typing import Any
 
 import keras
 
+from kerazoo.checksums import sha256_file
 from kerazoo.errors import ConfigError, KerazooError, NotFoundError
 from kerazoo.zoo import weights as weights_lib
 
@@ -181,7 +182,7 @@ def save_to_preset(
             "macs": counts["macs"],
             "input_shape": list(model.input.shape[1:]),
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "weights_sha256": weights_lib.sha256_of(staging / WEIGHTS_FILE),
+            "weights_sha256": sha256_file(staging / WEIGHTS_FILE),
             **extra,
         }
         (staging / METADATA_FILE).write_text(json.dumps(info, indent=2, default=_json_default))
