@@ -178,12 +178,19 @@ def keras_file(file_name: str, url: str, file_hash: str) -> Path:
     """
     import keras
 
-    target = keras_cache_dir() / "models" / file_name
+    cache_dir = keras_cache_dir()
+    try:  # get_file falls back to /tmp/.keras when the folder is missing (not writable)
+        (cache_dir / "models").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    if not os.access(cache_dir, os.W_OK):
+        cache_dir = Path(tempfile.gettempdir()) / ".keras"
+    target = cache_dir / "models" / file_name
     by_hand = f"download {url} and place it at {target}"
     try:
         path = keras.utils.get_file(
             file_name, url, cache_subdir="models", file_hash=file_hash,
-            cache_dir=str(keras_cache_dir()),
+            cache_dir=str(cache_dir),
         )
     except ValueError as error:  # downloaded, but not the published file
         if target.is_file():  # Keras leaves the refused file behind; keep the cache clean
