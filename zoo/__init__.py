@@ -17,9 +17,15 @@ logits (train with ``from_logits=True``).
 """
 
 from kerazoo.zoo import (  # noqa: F401  (registers)
-    applications, audio, cnn, forecasting, lstm, mlp, resnet, text,
+    applications,
+    audio,
+    cnn,
+    forecasting,
+    lstm,
+    mlp,
+    resnet,
+    text,
 )
-from kerazoo.zoo.applications import preprocessing_for
 from kerazoo.zoo.api import (
     TASKS,
     build,
@@ -28,6 +34,7 @@ from kerazoo.zoo.api import (
     replace_head,
     set_backbone_trainable,
 )
+from kerazoo.zoo.applications import preprocessing_for
 from kerazoo.zoo.presets import from_preset, list_presets, save_to_preset
 from kerazoo.zoo.profile import profile
 

@@ -9,6 +9,7 @@ never leaves a cache entry behind.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -179,10 +180,9 @@ def keras_file(file_name: str, url: str, file_hash: str) -> Path:
     import keras
 
     cache_dir = keras_cache_dir()
-    try:  # get_file falls back to /tmp/.keras when the folder is missing (not writable)
+    # get_file falls back to /tmp/.keras when the folder is missing (not writable).
+    with contextlib.suppress(OSError):
         (cache_dir / "models").mkdir(parents=True, exist_ok=True)
-    except OSError:
-        pass
     if not os.access(cache_dir, os.W_OK):
         cache_dir = Path(tempfile.gettempdir()) / ".keras"
     target = cache_dir / "models" / file_name
