@@ -100,9 +100,48 @@ def from_preset(name_or_dir: str | os.PathLike, *, load_weights: bool = True) ->
         model = keras.saving.deserialize_keras_object(config["config"], safe_mode=True)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"Cannot rebuild the model of {folder / CONFIG_FILE}: {error}") from None
+    if any(str(tensor.dtype) == "string" for tensor in model.inputs):
+        model = RawTextModel(model.inputs, model.outputs, name=model.name)
     if load_weights:
         model.load_weights(_weights_path(folder, metadata))
     return model
+
+
+@keras.saving.register_keras_serializable(package="kerazoo")
+class RawTextModel(keras.Model):
+    """A functional model of raw-string inputs whose ``predict`` also takes Python/NumPy strings.
+
+    Keras's data adapters refuse NumPy string arrays (``Invalid dtype: str352``) and plain lists
+    of strings; a model whose first layer vectorizes text needs them as a string tensor.
+    ``from_preset`` returns text presets as this class (same layers, same weights), so
+    ``model.predict(["great movie", "awful"])`` works as it does with ``tf.constant`` strings.
+
+    Example:
+
+    >>> from kerazoo import zoo
+    >>> model = zoo.from_preset("sentiment_bilstm_embedded")
+    >>> model.predict(["a wonderful film", "a dull film"], verbose=0).shape
+    (2, 2)
+    """
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(_as_string_tensor(x), *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        return super().predict_on_batch(_as_string_tensor(x))
+
+
+def _as_string_tensor(x):
+    import numpy as np
+
+    is_array = isinstance(x, np.ndarray) and x.dtype.kind in "USO"
+    if isinstance(x, (list, tuple)) and all(isinstance(item, (str, bytes)) for item in x):
+        is_array = True
+    if not is_array:
+        return x
+    import tensorflow as tf  # string tensors: only the TensorFlow data path vectorizes text
+
+    return tf.constant(np.asarray(x, dtype=object))
 
 
 def _weights_path(folder: Path, metadata: dict[str, Any]) -> Path:
@@ -203,6 +242,27 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _demo_lines(info: dict[str, Any]) -> list[str]:
+    """The card's warning for a preset trained on small or generated data (``"demo": true``)."""
+    if not info.get("demo"):
+        return []
+    lines = [
+        "## A demo, not a model for your data",
+        "",
+        "This preset was trained on a small embedded data set so that kerazoo can ship, test and "
+        "fine-tune a ready model offline. It is not meant for real inputs: for real work "
+        "fine-tune an ImageNet-pretrained backbone (`zoo.build(\"efficientnetv2_b0\", "
+        "weights=\"imagenet\")`, see the zoo docs).",
+        "",
+        f"- Data: {info.get('dataset', 'n/a')}",
+    ]
+    if info.get("coverage"):
+        lines.append(f"- Vocabulary / coverage: {info['coverage']}")
+    if info.get("out_of_distribution"):
+        lines.append(f"- Out of distribution: {info['out_of_distribution']}")
+    return [*lines, ""]
+
+
 def model_card(model: keras.Model, info: dict[str, Any]) -> str:
     """The ``README.md`` of a preset: architecture, input, size, training, data, metrics, license."""
     from kerazoo.zoo.api import model_config
@@ -216,6 +276,7 @@ def model_card(model: keras.Model, info: dict[str, Any]) -> str:
         "",
         info.get("summary") or registered.get("summary") or f"A kerazoo model ({model.name}).",
         "",
+        *_demo_lines(info),
         "## Architecture",
         "",
         f"- Model: `{info.get('model') or model.name}`"
