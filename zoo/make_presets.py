@@ -242,18 +242,29 @@ def rewrite_card(name: str, fields: dict) -> Path:
     """
     import json
 
-    from kerazoo.zoo.presets import model_card
+    from kerazoo.zoo.presets import _demo_lines, model_card
 
     folder = SHIPPED_DIR / name
     metadata = json.loads((folder / "metadata.json").read_text())
     metadata.update(fields)
-    model = zoo.from_preset(folder)
+    if (folder / "README.md").read_text().find("## A demo") < 0 and name in HAND_WRITTEN_CARDS:
+        # A hand-written card: keep it, put the demo section before its first section.
+        readme = (folder / "README.md").read_text()
+        cut = readme.index("\n## ") + 1
+        readme = readme[:cut] + "\n".join(_demo_lines(metadata)) + "\n" + readme[cut:]
+    elif name in HAND_WRITTEN_CARDS:
+        readme = (folder / "README.md").read_text()
+    else:
+        readme = model_card(zoo.from_preset(folder), metadata)
     for file, text in (("metadata.json", json.dumps(metadata, indent=2, default=str) + "\n"),
-                       ("README.md", model_card(model, metadata))):
+                       ("README.md", readme)):
         partial = folder / f".{file}.part"
         partial.write_text(text)
         partial.replace(folder / file)
     return folder
+
+
+HAND_WRITTEN_CARDS = {"forecast_co2_nlinear"}
 
 
 def sentiment_card_fields() -> dict:
@@ -271,6 +282,8 @@ def sentiment_card_fields() -> dict:
                    "(recipes/embedded/generate_sentiment.py: templates and word lists for plain, "
                    "negated, contrastive and idiomatic review clauses), not written reviews; "
                    "70/15/15 split",
+        "real_work": "For real text, fine-tune a pretrained text backbone (keras-hub presets "
+                     "in the sentiment recipe, planned in issue 21) rather than this model.",
         "coverage": f"{ood['vocabulary_size']} vocabulary entries (including the padding and "
                     f"out-of-vocabulary tokens); {ood['unknown_words']} of the "
                     f"{ood['distinct_words']} distinct words of the 60 hand-written sentences "
@@ -304,6 +317,8 @@ def forecast_card_fields() -> dict:
         "coverage": "one series (Mauna Loa CO2); it forecasts that series only",
         "out_of_distribution": "not applicable: it is a model of one series, not a general "
                                "forecaster",
+        "real_work": "For another series, train the time_series_forecasting recipe on it; this "
+                     "preset is a worked example and a baseline.",
     }
 
 

@@ -101,7 +101,12 @@ def from_preset(name_or_dir: str | os.PathLike, *, load_weights: bool = True) ->
     except (TypeError, ValueError) as error:
         raise ConfigError(f"Cannot rebuild the model of {folder / CONFIG_FILE}: {error}") from None
     if any(str(tensor.dtype) == "string" for tensor in model.inputs):
-        model = RawTextModel(model.inputs, model.outputs, name=model.name)
+        inputs, outputs = model.inputs, model.outputs
+        model = RawTextModel(
+            inputs[0] if len(inputs) == 1 else inputs,
+            outputs[0] if len(outputs) == 1 else outputs,
+            name=model.name,
+        )
     if load_weights:
         model.load_weights(_weights_path(folder, metadata))
     return model
@@ -250,9 +255,10 @@ def _demo_lines(info: dict[str, Any]) -> list[str]:
         "## A demo, not a model for your data",
         "",
         "This preset was trained on a small embedded data set so that kerazoo can ship, test and "
-        "fine-tune a ready model offline. It is not meant for real inputs: for real work "
-        "fine-tune an ImageNet-pretrained backbone (`zoo.build(\"efficientnetv2_b0\", "
-        "weights=\"imagenet\")`, see the zoo docs).",
+        "fine-tune a ready model offline. It is not meant for real inputs. "
+        + info.get("real_work", "For real work fine-tune a pretrained backbone instead (for "
+                   "images: `zoo.build(\"efficientnetv2_b0\", weights=\"imagenet\")`; see "
+                   "the zoo docs)."),
         "",
         f"- Data: {info.get('dataset', 'n/a')}",
     ]
