@@ -170,6 +170,11 @@ def build(
             f"Model '{name}' offers weights {list(meta.get('weights', ())) or 'none'}. "
             f"Received: weights={weights!r}"
         )
+    weights_file = None
+    if weights == "imagenet":  # fetched (or refused) before the build: fails fast offline
+        from kerazoo.zoo.applications import imagenet_weights_file
+
+        weights_file = imagenet_weights_file(name, kwargs["input_shape"])
     try:
         model = entry.obj(**kwargs)
     except TypeError as error:
@@ -179,10 +184,10 @@ def build(
             f"Model '{name}' fixes {str(error).rsplit(' ', 1)[-1]} (it is what makes this "
             "variant); build the family's other variant instead."
         ) from None
-    if weights == "imagenet":
+    if weights_file is not None:
         from kerazoo.zoo.applications import load_imagenet_weights
 
-        load_imagenet_weights(model, name)
+        load_imagenet_weights(model, name, weights_file)
     return model
 
 

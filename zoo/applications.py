@@ -193,17 +193,17 @@ def pretrained_weights(name: str) -> dict[str, PublishedWeights]:
     return {"imagenet": IMAGENET_WEIGHTS[name]} if name in IMAGENET_WEIGHTS else {}
 
 
-def load_imagenet_weights(model: keras.Model, name: str, path: str | Path | None = None) -> Path:
-    """Load Keras's published ImageNet "no top" weights into ``model``'s backbone.
+def imagenet_weights_file(name: str, input_shape: Sequence[int] | None = None) -> Path:
+    """The published ImageNet "no top" file of ``name``, from Keras's cache or downloaded.
+
+    Checked before the model is built, so a missing file or a wrong input fails at once.
 
     Args:
-        model: a model built by ``zoo.build(name, ...)``.
-        name: its registered name (a key of ``IMAGENET_WEIGHTS``).
-        path: a local copy of the published file; defaults to fetching it through
-            ``keras.utils.get_file`` into Keras's cache (``zoo.weights.keras_file``).
+        name: a key of ``IMAGENET_WEIGHTS``.
+        input_shape: the input shape the model will have; must have 3 channels.
 
     Returns:
-        The path of the file loaded.
+        The path of the verified file (``keras.utils.get_file`` into ``$KERAS_HOME/models``).
     """
     from kerazoo.zoo.weights import keras_file
 
@@ -213,23 +213,36 @@ def load_imagenet_weights(model: keras.Model, name: str, path: str | Path | None
             f"Model '{name}' has no ImageNet weights; models with them: "
             f"{', '.join(sorted(IMAGENET_WEIGHTS))}."
         )
-    channels = model.inputs[0].shape[-1]
-    if channels != 3:
+    if input_shape is not None and tuple(input_shape)[-1] != 3:
         raise ConfigError(
             f"ImageNet weights of '{name}' need RGB input (3 channels). Received: "
-            f"input_shape={tuple(model.inputs[0].shape[1:])}"
+            f"input_shape={tuple(input_shape)}"
         )
-    if path is None:
-        path = keras_file(published.file_name, published.url, published.file_hash)
+    return keras_file(published.file_name, published.url, published.file_hash)
+
+
+def load_imagenet_weights(model: keras.Model, name: str, path: str | Path) -> Path:
+    """Load Keras's published ImageNet "no top" weights file into ``model``'s backbone.
+
+    The way ``keras.applications`` loads it: ``load_weights`` on the legacy ``.h5``, matched
+    by topology (the order of the layers that hold weights).
+
+    Args:
+        model: a model built by ``zoo.build(name, ...)``.
+        name: its registered name.
+        path: the file (``imagenet_weights_file(name)``).
+
+    Returns:
+        ``path``.
+    """
     path = Path(path)
     try:
-        # keras.applications' own loading: a legacy .h5 matched by topology.
         model.get_layer("backbone").load_weights(str(path))
     except (ValueError, OSError, KeyError) as error:
         detail = " ".join(str(error).split())
         raise KerazooError(
             f"{path} does not fit the backbone of '{name}' ({detail}); expected Keras's "
-            f"{published.file_name}."
+            f"{IMAGENET_WEIGHTS[name].file_name}."
         ) from None
     return path
 

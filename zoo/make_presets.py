@@ -3,8 +3,8 @@
 ``python -m kerazoo.zoo.make_presets --cards [NAME...]`` rewrites the model cards of the
 recipe-made presets (metadata.json and README.md: demo status, data, coverage, the figure on
 hand-written out-of-distribution inputs) without retraining them.
-``--rewrap-digits [DIR]`` re-saves a float-input (pixels / 16) ``simple_cnn_digits`` so that it
-takes raw uint8 pixels 0..16, keeping its trained weights.
+``--rewrap-digits [DIR]`` re-saves a ``simple_cnn_digits`` that expects pixels / 16 so that it
+takes the raw pixels 0..16 (uint8 or float), keeping its trained weights.
 
 ``simple_cnn_digits``: a small ``simple_cnn`` trained on scikit-learn's 8x8 handwritten digits
 (1,797 images from UCI, CC BY 4.0, bundled with scikit-learn so training needs no download).
@@ -39,7 +39,7 @@ def digits_splits(seed: int = 0):
 
 
 def with_input_rescaling(model: keras.Model, scale: float, dtype: str) -> keras.Model:
-    """``model`` taking raw ``dtype`` pixels: a ``Rescaling(scale)`` first in its backbone.
+    """``model`` taking raw pixels (as ``dtype``): a ``Rescaling(scale)`` first in its backbone.
 
     The rescaling sits inside the backbone (not before it), so ``replace_head`` and
     ``set_backbone_trainable`` keep it; the backbone's layers are reused, in order (a chain).
@@ -78,10 +78,10 @@ def rewrap_simple_cnn_digits(target: Path, source: Path | None = None) -> Path:
 
     source = Path(source or target)
     old = zoo.from_preset(source)
-    if old.inputs[0].dtype == "uint8":
-        raise SystemExit(f"{source} already takes uint8 pixels")
+    if isinstance(old.get_layer("backbone").layers[1], keras.layers.Rescaling):
+        raise SystemExit(f"{source} already takes raw pixels")
     metadata = json.loads((source / "metadata.json").read_text())
-    model = with_input_rescaling(old, 1 / 16, "uint8")
+    model = with_input_rescaling(old, 1 / 16, "float32")
     _, x_test, _, y_test = digits_splits()
     accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), -1) == y_test))
     fields = _digits_metadata(accuracy, len(y_test), metadata.get("training", ""))
@@ -107,8 +107,10 @@ def _digits_metadata(accuracy: float, test_samples: int, training: str) -> dict:
         "training": training,
         "license": "Apache-2.0 (weights); data CC BY 4.0",
         "preprocessing": {
-            "input": "image", "dtype": "uint8", "input_range": (0, 16), "rescale": 1.0,
+            "input": "image", "input_range": (0, 16), "rescale": 1.0,
             "inside_model": "Rescaling(1/16) (the backbone's first layer)",
+            "note": "raw pixels 0..16 as uint8 or float: the float32 input keeps any "
+                    "value (a uint8 input would truncate floats fed to it)",
         },
     }
 
@@ -124,7 +126,7 @@ def make_simple_cnn_digits(target: Path, epochs: int = 30) -> Path:
     # Trained on pixels / 16; the shipped model shares these layers behind a Rescaling(1/16),
     # so it takes the raw uint8 pixels.
     base.fit(x_train / 16.0, y_train, batch_size=32, epochs=epochs, verbose=0)
-    model = with_input_rescaling(base, 1 / 16, "uint8")
+    model = with_input_rescaling(base, 1 / 16, "float32")
     accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), -1) == y_test))
     metadata = _digits_metadata(
         accuracy, len(y_test), f"Adam 3e-3, batch 32, {epochs} epochs, seed 0, on pixels / 16"
@@ -338,7 +340,7 @@ PRESETS = {
 
 def main(argv=None) -> int:
     names = list(argv if argv is not None else sys.argv[1:])
-    if names[:1] == ["--rewrap-digits"]:  # a float-input digits preset -> uint8 input
+    if names[:1] == ["--rewrap-digits"]:  # a pixels / 16 digits preset -> raw pixels
         source = Path(names[1]) if len(names) > 1 else SHIPPED_DIR / "simple_cnn_digits"
         print(f"wrote {rewrap_simple_cnn_digits(SHIPPED_DIR / 'simple_cnn_digits', source)}")
         return 0

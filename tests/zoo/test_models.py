@@ -11,11 +11,13 @@ import math
 import re
 
 import keras
+import numpy as np
 import pytest
 
 from kerazoo import zoo
 from kerazoo.registry import registry
 from kerazoo.testing import run_model_test
+from kerazoo.testing.model_test import sample_inputs
 
 # Smaller inputs for the sweep; every architecture accepts them.
 SMALL: dict[str, dict] = {
@@ -69,8 +71,11 @@ def test_model_builds_runs_trains_and_round_trips(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", PRETRAINED_SMOKE)
-def test_pretrained_family_smoke(name, tmp_path):
-    model = run_model_test(name, checks=("structure", "forward"), workdir=tmp_path, **SMALL[name])
+def test_pretrained_family_smoke(name):
+    model = zoo.build(name, **SMALL[name])  # eager only: a compiled predict costs ~10 s on JAX
+    outputs = keras.ops.convert_to_numpy(model(sample_inputs(model), training=False))
+    assert outputs.shape == (2, 5) and np.all(np.isfinite(outputs))
+    assert zoo.profile(model)["macs"] > 0
     frozen = zoo.replace_head(model, 2)
     assert frozen.get_layer("backbone").trainable is False
     assert frozen.output.shape == (None, 2)
