@@ -186,7 +186,6 @@ def keras_file(file_name: str, url: str, file_hash: str) -> Path:
     if not os.access(cache_dir, os.W_OK):
         cache_dir = Path(tempfile.gettempdir()) / ".keras"
     target = cache_dir / "models" / file_name
-    by_hand = f"download {url} and place it at {target}"
     try:
         path = keras.utils.get_file(
             file_name, url, cache_subdir="models", file_hash=file_hash,
@@ -197,11 +196,14 @@ def keras_file(file_name: str, url: str, file_hash: str) -> Path:
             target.unlink()
         raise KerazooError(
             f"Refused {file_name} from {url}: its hash is not the published {file_hash} "
-            f"({str(error).splitlines()[0]}); check the URL or {by_hand}."
+            f"({str(error).splitlines()[0]}); check the URL, or download the file yourself "
+            f"and place it at {target}"
         ) from None
     except Exception as error:  # noqa: BLE001 - get_file raises a bare Exception offline
-        reason = " ".join(str(error).split()) or type(error).__name__
+        # get_file's text is "URL fetch failure on URL: CODE -- REASON": keep the reason.
+        reason = " ".join(str(error).split()).rsplit(" -- ", 1)[-1] or type(error).__name__
         raise KerazooError(
-            f"Could not fetch {file_name} from {url} ({reason}); offline? {by_hand}."
+            f"Could not fetch {file_name} from {url} ({reason}); offline? Download it "
+            f"elsewhere and place it at {target}"
         ) from None
     return Path(path)
