@@ -1,4 +1,7 @@
-"""kerazoo.zoo: reference CNN, LSTM and MLP builders behind one registry, with presets.
+"""kerazoo.zoo: reference CNN, LSTM and MLP builders behind one registry, with presets, and
+ImageNet-pretrained backbones (``build(name, weights="imagenet")`` for ``resnet50`` and the
+``keras.applications`` families ``efficientnetv2_b0..b3``, ``mobilenetv3_small/large``,
+``convnext_tiny/small``; feed them as ``preprocessing_for(name, "imagenet")`` says).
 
 Every model is registered in ``kerazoo.registry.registry("models")`` by a small builder function
 whose name is the model name (timm style). Built models are plain functional ``keras.Model``s of
