@@ -72,9 +72,12 @@ def test_model_builds_runs_trains_and_round_trips(name, tmp_path):
 
 @pytest.mark.parametrize("name", PRETRAINED_SMOKE)
 def test_pretrained_family_smoke(name):
-    model = zoo.build(name, **SMALL[name])  # eager only: a compiled predict costs ~10 s on JAX
-    outputs = keras.ops.convert_to_numpy(model(sample_inputs(model), training=False))
-    assert outputs.shape == (2, 5) and np.all(np.isfinite(outputs))
+    model = zoo.build(name, **SMALL[name])
+    # A forward pass: everywhere for the smallest; on JAX an eager EfficientNetV2 compiles op by
+    # op (over a minute on the CI machine), so the others run it on TensorFlow only.
+    if keras.backend.backend() == "tensorflow" or name == "mobilenetv3_small":
+        outputs = keras.ops.convert_to_numpy(model(sample_inputs(model), training=False))
+        assert outputs.shape == (2, 5) and np.all(np.isfinite(outputs))
     assert zoo.profile(model)["macs"] > 0
     frozen = zoo.replace_head(model, 2)
     assert frozen.get_layer("backbone").trainable is False

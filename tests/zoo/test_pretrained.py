@@ -100,11 +100,6 @@ def test_published_layout_loads_exactly(name, keras_home, monkeypatch):
     cached = keras_home / "models" / published.file_name
     cached.parent.mkdir(parents=True)
     md5 = _write_published_layout(reference, cached)
-    # keras.applications itself loads this layout (the check that it is the published one).
-    again = getattr(keras.applications, FAMILIES[name])(
-        include_top=False, weights=None, input_shape=(SIZE, SIZE, 3)
-    )
-    again.load_weights(str(cached))
     _publish(monkeypatch, name, md5)
 
     model = zoo.build(name, input_shape=(SIZE, SIZE, 3), num_classes=3, weights="imagenet")
@@ -113,10 +108,18 @@ def test_published_layout_loads_exactly(name, keras_home, monkeypatch):
     expected = keras.ops.convert_to_numpy(reference(batch, training=False))
     features = keras.ops.convert_to_numpy(model.get_layer("backbone")(batch, training=False))
     np.testing.assert_allclose(features, expected, atol=1e-5, rtol=1e-5)
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(again(batch, training=False)), expected, atol=1e-5, rtol=1e-5
-    )
     assert model.output.shape == (None, 3)  # the head is new
+    if keras.backend.backend() == "tensorflow":
+        # keras.applications itself loads this layout (the check that it is the published one;
+        # backend-independent, so checked once).
+        again = getattr(keras.applications, FAMILIES[name])(
+            include_top=False, weights=None, input_shape=(SIZE, SIZE, 3)
+        )
+        again.load_weights(str(cached))
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(again(batch, training=False)), expected,
+            atol=1e-5, rtol=1e-5,
+        )
 
 
 def test_registry_records_weights_and_preprocessing():
