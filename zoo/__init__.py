@@ -1,4 +1,7 @@
-"""kerazoo.zoo: reference CNN, LSTM and MLP builders behind one registry, with presets.
+"""kerazoo.zoo: reference CNN, LSTM and MLP builders behind one registry, with presets, and
+ImageNet-pretrained backbones (``build(name, weights="imagenet")`` for ``resnet50`` and the
+``keras.applications`` families ``efficientnetv2_b0..b3``, ``mobilenetv3_small/large``,
+``convnext_tiny/small``; feed them as ``preprocessing_for(name, "imagenet")`` says).
 
 Every model is registered in ``kerazoo.registry.registry("models")`` by a small builder function
 whose name is the model name (timm style). Built models are plain functional ``keras.Model``s of
@@ -16,7 +19,16 @@ forecasters ``[lookback, features]`` and return ``[horizon, targets]``. Classifi
 logits (train with ``from_logits=True``).
 """
 
-from kerazoo.zoo import audio, cnn, forecasting, lstm, mlp, resnet, text  # noqa: F401  (registers)
+from kerazoo.zoo import (  # noqa: F401  (registers)
+    applications,
+    audio,
+    cnn,
+    forecasting,
+    lstm,
+    mlp,
+    resnet,
+    text,
+)
 from kerazoo.zoo.api import (
     TASKS,
     build,
@@ -25,6 +37,7 @@ from kerazoo.zoo.api import (
     replace_head,
     set_backbone_trainable,
 )
+from kerazoo.zoo.applications import preprocessing_for
 from kerazoo.zoo.presets import from_preset, list_presets, save_to_preset
 from kerazoo.zoo.profile import profile
 
@@ -35,6 +48,7 @@ __all__ = [
     "from_preset",
     "list_presets",
     "model_config",
+    "preprocessing_for",
     "profile",
     "replace_head",
     "save_to_preset",

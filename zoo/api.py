@@ -58,7 +58,8 @@ def model_config(name: str) -> dict[str, Any]:
     exists), ``input_shape``, ``input_dtype``, ``num_classes`` (classifiers), ``outputs``
     (``"logits"``, or for forecasters ``"[horizon, targets]"``), ``preprocessing`` (what the caller
     does to raw data before the model), ``overrides`` (extra keywords ``build`` accepts),
-    ``presets`` (shipped preset names).
+    ``weights`` (pretrained weights ``build`` can load, e.g. ``("imagenet",)``; empty when
+    none), ``presets`` (shipped preset names).
 
     Args:
         name: a registered model name.
@@ -75,6 +76,7 @@ def model_config(name: str) -> dict[str, Any]:
     config.update(dict(entry.metadata))
     config.setdefault("input_dtype", "float32")
     config.setdefault("outputs", "logits")
+    config.setdefault("weights", ())
     config["overrides"] = _overrides(entry.obj)
     from kerazoo.zoo.presets import list_presets
 
@@ -102,6 +104,7 @@ def build(
     include_top: bool = True,
     pooling: str | None = None,
     dropout: float | None = None,
+    weights: str | None = None,
     **overrides: Any,
 ) -> keras.Model:
     """Build a registered model: a plain functional ``keras.Model`` with ``backbone`` and ``head``.
@@ -120,6 +123,11 @@ def build(
             ``include_top=False`` the only part of the head. Defaults to ``None`` (``"avg"`` in a
             head, no pooling without one).
         dropout: dropout rate before the classifier. Defaults to ``None`` (none).
+        weights: ``None`` (random initialization) or ``"imagenet"``: Keras's published
+            ImageNet weights for the backbone (models whose ``model_config(name)["weights"]``
+            lists it), fetched once through ``keras.utils.get_file`` into Keras's cache and
+            checked against the published hash; the head stays new. Feed the input as
+            ``preprocessing_for(name, "imagenet")`` says. Defaults to ``None``.
         **overrides: family keywords, listed in ``model_config(name)["overrides"]`` (e.g.
             ``vocab_size`` and ``sequence_length`` for text models, ``horizon`` for forecasters).
 
@@ -157,8 +165,18 @@ def build(
         }
     kwargs.update(overrides)
     _check_overrides(name, entry.obj, kwargs)
+    if weights is not None and weights not in meta.get("weights", ()):
+        raise ConfigError(
+            f"Model '{name}' offers weights {list(meta.get('weights', ())) or 'none'}. "
+            f"Received: weights={weights!r}"
+        )
+    weights_file = None
+    if weights == "imagenet":  # fetched (or refused) before the build: fails fast offline
+        from kerazoo.zoo.applications import imagenet_weights_file
+
+        weights_file = imagenet_weights_file(name, kwargs["input_shape"])
     try:
-        return entry.obj(**kwargs)
+        model = entry.obj(**kwargs)
     except TypeError as error:
         if "multiple values for keyword argument" not in str(error):
             raise
@@ -166,6 +184,11 @@ def build(
             f"Model '{name}' fixes {str(error).rsplit(' ', 1)[-1]} (it is what makes this "
             "variant); build the family's other variant instead."
         ) from None
+    if weights_file is not None:
+        from kerazoo.zoo.applications import load_imagenet_weights
+
+        load_imagenet_weights(model, name, weights_file)
+    return model
 
 
 def _check_overrides(name: str, builder, kwargs: dict[str, Any]) -> None:

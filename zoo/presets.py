@@ -21,6 +21,7 @@ from typing import Any
 
 import keras
 
+from kerazoo.checksums import sha256_file
 from kerazoo.errors import ConfigError, KerazooError, NotFoundError
 from kerazoo.zoo import weights as weights_lib
 
@@ -99,9 +100,53 @@ def from_preset(name_or_dir: str | os.PathLike, *, load_weights: bool = True) ->
         model = keras.saving.deserialize_keras_object(config["config"], safe_mode=True)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"Cannot rebuild the model of {folder / CONFIG_FILE}: {error}") from None
+    if any(str(tensor.dtype) == "string" for tensor in model.inputs):
+        inputs, outputs = model.inputs, model.outputs
+        model = RawTextModel(
+            inputs[0] if len(inputs) == 1 else inputs,
+            outputs[0] if len(outputs) == 1 else outputs,
+            name=model.name,
+        )
     if load_weights:
         model.load_weights(_weights_path(folder, metadata))
     return model
+
+
+@keras.saving.register_keras_serializable(package="kerazoo")
+class RawTextModel(keras.Model):
+    """A functional model of raw-string inputs whose ``predict`` also takes Python/NumPy strings.
+
+    Keras's data adapters refuse NumPy string arrays (``Invalid dtype: str352``) and plain lists
+    of strings; a model whose first layer vectorizes text needs them as a string tensor.
+    ``from_preset`` returns text presets as this class (same layers, same weights), so
+    ``model.predict(["great movie", "awful"])`` works as it does with ``tf.constant`` strings.
+
+    Example:
+
+    >>> from kerazoo import zoo
+    >>> model = zoo.from_preset("sentiment_bilstm_embedded")
+    >>> model.predict(["a wonderful film", "a dull film"], verbose=0).shape
+    (2, 2)
+    """
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(_as_string_tensor(x), *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        return super().predict_on_batch(_as_string_tensor(x))
+
+
+def _as_string_tensor(x):
+    import numpy as np
+
+    is_array = isinstance(x, np.ndarray) and x.dtype.kind in "USO"
+    if isinstance(x, (list, tuple)) and all(isinstance(item, (str, bytes)) for item in x):
+        is_array = True
+    if not is_array:
+        return x
+    import tensorflow as tf  # string tensors: only the TensorFlow data path vectorizes text
+
+    return tf.constant(np.asarray(x, dtype=object))
 
 
 def _weights_path(folder: Path, metadata: dict[str, Any]) -> Path:
@@ -181,7 +226,7 @@ def save_to_preset(
             "macs": counts["macs"],
             "input_shape": list(model.input.shape[1:]),
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "weights_sha256": weights_lib.sha256_of(staging / WEIGHTS_FILE),
+            "weights_sha256": sha256_file(staging / WEIGHTS_FILE),
             **extra,
         }
         (staging / METADATA_FILE).write_text(json.dumps(info, indent=2, default=_json_default))
@@ -202,6 +247,28 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _demo_lines(info: dict[str, Any]) -> list[str]:
+    """The card's warning for a preset trained on small or generated data (``"demo": true``)."""
+    if not info.get("demo"):
+        return []
+    lines = [
+        "## A demo, not a model for your data",
+        "",
+        "This preset was trained on a small embedded data set so that kerazoo can ship, test and "
+        "fine-tune a ready model offline. It is not meant for real inputs. "
+        + info.get("real_work", "For real work fine-tune a pretrained backbone instead (for "
+                   "images: `zoo.build(\"efficientnetv2_b0\", weights=\"imagenet\")`; see "
+                   "the zoo docs)."),
+        "",
+        f"- Data: {info.get('dataset', 'n/a')}",
+    ]
+    if info.get("coverage"):
+        lines.append(f"- Vocabulary / coverage: {info['coverage']}")
+    if info.get("out_of_distribution"):
+        lines.append(f"- Out of distribution: {info['out_of_distribution']}")
+    return [*lines, ""]
+
+
 def model_card(model: keras.Model, info: dict[str, Any]) -> str:
     """The ``README.md`` of a preset: architecture, input, size, training, data, metrics, license."""
     from kerazoo.zoo.api import model_config
@@ -215,6 +282,7 @@ def model_card(model: keras.Model, info: dict[str, Any]) -> str:
         "",
         info.get("summary") or registered.get("summary") or f"A kerazoo model ({model.name}).",
         "",
+        *_demo_lines(info),
         "## Architecture",
         "",
         f"- Model: `{info.get('model') or model.name}`"

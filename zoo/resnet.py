@@ -356,11 +356,16 @@ def resnet34(**kwargs) -> keras.Model:
     return imagenet_resnet(blocks=(3, 4, 6, 3), **kwargs)
 
 
-@register("models", params=25_636_712, published_params="25.6M", **_IMAGENET_META)
+@register(
+    "models", params=25_636_712, published_params="25.6M", weights=("imagenet",),
+    keras_application="ResNet50", **_IMAGENET_META,
+)
 @variant_of(imagenet_resnet)
 def resnet50(**kwargs) -> keras.Model:
     """ImageNet ResNet-50: bottleneck blocks (3, 4, 6, 3), stride in the first 1x1 convolution
-    and convolution biases, like keras.applications.ResNet50 (same parameter count).
+    and convolution biases, like keras.applications.ResNet50: the same layers in the same order,
+    so ``weights="imagenet"`` loads Keras's published no-top file into the backbone (those
+    weights expect Caffe-style BGR input: ``preprocessing_for("resnet50", "imagenet")``).
     """
     kwargs.setdefault("name", "resnet50")
     kwargs.setdefault("conv_bias", True)

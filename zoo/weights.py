@@ -1,4 +1,5 @@
-"""Weight files: fetched from a path or URL, verified against a mandatory sha256, cached atomically.
+"""Weight files: fetched from a path or URL, verified against a mandatory sha256, cached atomically;
+and Keras's published ``keras.applications`` files through Keras's own download (``keras_file``).
 
 The cache lives under ``$KERAZOO_HOME`` (default ``~/.kerazoo``) in ``weights/``. A file enters the
 cache only whole and verified: it is streamed into a temporary file in the cache folder, hashed on
@@ -8,6 +9,7 @@ never leaves a cache entry behind.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -18,6 +20,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from kerazoo.checksums import sha256_file
 from kerazoo.errors import KerazooError, NotFoundError
 
 _CHUNK = 1 << 20
@@ -27,15 +30,6 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 def kerazoo_home() -> Path:
     """The cache root: ``$KERAZOO_HOME`` or ``~/.kerazoo``."""
     return Path(os.environ.get("KERAZOO_HOME") or Path.home() / ".kerazoo").expanduser()
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """The hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_sha256(sha256: str | None, source: str) -> str:
@@ -53,7 +47,7 @@ def verify(path: str | os.PathLike, sha256: str) -> Path:
     expected = _check_sha256(sha256, str(path))
     if not path.is_file():
         raise NotFoundError(f"Weights file not found: {path}")
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     if actual != expected:
         raise KerazooError(
             f"sha256 mismatch for {path}: expected {expected}, got {actual}. The file is "
@@ -146,3 +140,70 @@ def _stream(url: str, parsed: urllib.parse.ParseResult):
             f"Cannot download weights from {url} ({reason}). Check the network, or download "
             "the file yourself and pass its local path."
         ) from None
+
+
+def keras_cache_dir() -> Path:
+    """Where Keras caches downloads: ``$KERAS_HOME`` or ``~/.keras`` (read at call time)."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+
+
+def keras_file(file_name: str, url: str, file_hash: str) -> Path:
+    """A published Keras weights file, through ``keras.utils.get_file`` into Keras's cache.
+
+    Keras's own download path (``$KERAS_HOME/models/FILE_NAME``), checked against the hash Keras
+    publishes for the file (md5 or sha256, told apart by length). A file already in the cache
+    with the right hash is used without touching the network. Any failure is one line saying
+    what could not be fetched, from where, and where to place the file by hand.
+
+    Args:
+        file_name: the published file name (the cache entry's name).
+        url: where Keras publishes it.
+        file_hash: its published md5 (32 hex digits) or sha256 (64).
+
+    Returns:
+        The path of the verified file in the cache.
+
+    Raises:
+        KerazooError: the download failed or the file's hash is not the published one.
+
+    Example:
+
+    >>> import hashlib, os, pathlib, tempfile
+    >>> os.environ["KERAS_HOME"] = tempfile.mkdtemp()
+    >>> cached = keras_cache_dir() / "models" / "w.h5"
+    >>> cached.parent.mkdir(parents=True)
+    >>> _ = cached.write_bytes(b"weights")
+    >>> keras_file("w.h5", "http://127.0.0.1:9/w.h5", hashlib.md5(b"weights").hexdigest()) == cached
+    True
+    >>> del os.environ["KERAS_HOME"]
+    """
+    import keras
+
+    cache_dir = keras_cache_dir()
+    # get_file falls back to /tmp/.keras when the folder is missing (not writable).
+    with contextlib.suppress(OSError):
+        (cache_dir / "models").mkdir(parents=True, exist_ok=True)
+    if not os.access(cache_dir, os.W_OK):
+        cache_dir = Path(tempfile.gettempdir()) / ".keras"
+    target = cache_dir / "models" / file_name
+    try:
+        path = keras.utils.get_file(
+            file_name, url, cache_subdir="models", file_hash=file_hash,
+            cache_dir=str(cache_dir),
+        )
+    except ValueError as error:  # downloaded, but not the published file
+        if target.is_file():  # Keras leaves the refused file behind; keep the cache clean
+            target.unlink()
+        raise KerazooError(
+            f"Refused {file_name} from {url}: its hash is not the published {file_hash} "
+            f"({str(error).splitlines()[0]}); check the URL, or download the file yourself "
+            f"and place it at {target}"
+        ) from None
+    except Exception as error:  # noqa: BLE001 - get_file raises a bare Exception offline
+        # get_file's text is "URL fetch failure on URL: CODE -- REASON": keep the reason.
+        reason = " ".join(str(error).split()).rsplit(" -- ", 1)[-1] or type(error).__name__
+        raise KerazooError(
+            f"Could not fetch {file_name} from {url} ({reason}); offline? Download it "
+            f"elsewhere and place it at {target}"
+        ) from None
+    return Path(path)

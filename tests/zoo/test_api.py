@@ -141,7 +141,7 @@ def test_profile_counts_a_dense_and_an_lstm_exactly():
 @pytest.mark.parametrize(
     "module",
     ["kerazoo.zoo", "kerazoo.zoo.api", "kerazoo.zoo.presets", "kerazoo.zoo.profile",
-     "kerazoo.zoo.weights", "kerazoo.testing.model_test"],
+     "kerazoo.zoo.weights", "kerazoo.zoo.applications", "kerazoo.testing.model_test"],
 )
 def test_documented_examples_run(module):
     import doctest

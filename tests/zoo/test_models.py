@@ -11,11 +11,13 @@ import math
 import re
 
 import keras
+import numpy as np
 import pytest
 
 from kerazoo import zoo
 from kerazoo.registry import registry
 from kerazoo.testing import run_model_test
+from kerazoo.testing.model_test import sample_inputs
 
 # Smaller inputs for the sweep; every architecture accepts them.
 SMALL: dict[str, dict] = {
@@ -38,6 +40,11 @@ SMALL: dict[str, dict] = {
 }
 for _name in registry("models").list("bc_resnet*") + registry("models").list("ds_cnn*"):
     SMALL[_name] = {"input_shape": (32, 40, 1)}
+# keras.applications families take 32x32 (their smallest input).
+PRETRAINED_FAMILIES = ("efficientnetv2*", "mobilenetv3*", "convnext*")
+for _pattern in PRETRAINED_FAMILIES:
+    for _name in registry("models").list(_pattern):
+        SMALL[_name] = {"input_shape": (32, 32, 3), "num_classes": 5}
 
 NAMES = zoo.list_models()
 
@@ -45,10 +52,41 @@ NAMES = zoo.list_models()
 # Every model on every backend (CI runs this file under TensorFlow, JAX and PyTorch). Measured on
 # the 2-core CI machine: about 1.5 min for all models under PyTorch, 7 under JAX (XLA compiles
 # each train step), 2 under TensorFlow.
-@pytest.mark.parametrize("name", NAMES)
+#
+# The keras.applications families (ImageNet-size networks of 1-50M parameters) cost 20-130 s each
+# here even at 32x32: their whole sweep is `slow` (the full TensorFlow run), and the quick run
+# on every backend has one smoke case per family (build, forward, predict) below.
+PRETRAINED = {n for p in PRETRAINED_FAMILIES for n in registry("models").list(p)}
+PRETRAINED_SMOKE = ("efficientnetv2_b0", "mobilenetv3_small", "convnext_tiny")
+if keras.backend.backend() == "jax":
+    # JAX compiles every initializer once per new weight shape: the first EfficientNetV2-B0
+    # build took 59 s of CPU here (ConvNeXt-T about 25 s), a second one 0.8 s. The quick JAX run
+    # keeps the smallest family; TensorFlow and PyTorch smoke-test all three.
+    PRETRAINED_SMOKE = ("mobilenetv3_small",)
+
+
+def _slow_if_pretrained(names):
+    return [pytest.param(n, marks=[pytest.mark.slow] if n in PRETRAINED else []) for n in names]
+
+
+@pytest.mark.parametrize("name", _slow_if_pretrained(NAMES))
 def test_model_builds_runs_trains_and_round_trips(name, tmp_path):
     checks = ("structure", "forward", "train", "keras", "preset")
     run_model_test(name, checks=checks, workdir=tmp_path, **SMALL.get(name, {}))
+
+
+@pytest.mark.parametrize("name", PRETRAINED_SMOKE)
+def test_pretrained_family_smoke(name):
+    model = zoo.build(name, **SMALL[name])
+    # A forward pass: everywhere for the smallest; on JAX an eager EfficientNetV2 compiles op by
+    # op (over a minute on the CI machine), so the others run it on TensorFlow only.
+    if keras.backend.backend() == "tensorflow" or name == "mobilenetv3_small":
+        outputs = keras.ops.convert_to_numpy(model(sample_inputs(model), training=False))
+        assert outputs.shape == (2, 5) and np.all(np.isfinite(outputs))
+    assert zoo.profile(model)["macs"] > 0
+    frozen = zoo.replace_head(model, 2)
+    assert frozen.get_layer("backbone").trainable is False
+    assert frozen.output.shape == (None, 2)
 
 
 def _first_of_each_family(names):
@@ -61,6 +99,7 @@ def _first_of_each_family(names):
 # SavedModel export traces the whole model (seconds each on a busy CPU): one model per family
 # in the quick run (never a large one), every model in the full (`slow`) TensorFlow run.
 HEAVY = {"resnet34", "resnet50", "resnet110", "resnet110_v2", "wide_resnet28_10", "mlp_mixer_s16"}
+HEAVY |= PRETRAINED
 EXPORT_QUICK = _first_of_each_family([n for n in NAMES if n not in HEAVY])
 
 
@@ -85,7 +124,7 @@ PUBLISHED = [n for n in NAMES if zoo.model_config(n).get("published_params")]
 
 
 @pytest.mark.tf_only
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", _slow_if_pretrained(NAMES))
 def test_parameter_count_is_the_registered_and_the_published_one(name):
     config = zoo.model_config(name)
     model = zoo.build(name)
@@ -126,3 +165,13 @@ def test_profile_counts_macs(name, published_macs):
         assert abs(counts["macs"] - published_macs) / published_macs < 0.05, counts
     else:
         assert counts["macs"] > 0
+
+
+@pytest.mark.tf_only
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_pretrained_backbone_has_keras_applications_parameter_count(name):
+    architecture = zoo.model_config(name)["keras_application"]
+    reference = getattr(keras.applications, architecture)(weights=None, include_top=False)
+    backbone = zoo.build(name, include_top=False).get_layer("backbone")
+    assert backbone.count_params() == reference.count_params()

@@ -217,3 +217,53 @@ def test_shipped_preset_reproduces_the_accuracy_on_its_card():
     card = json.loads((SHIPPED_DIR / "simple_cnn_digits" / "metadata.json").read_text())
     # One test image may flip between backends' float arithmetic.
     assert abs(accuracy - card["metrics"]["test_accuracy"]) <= 1 / len(y_test) + 1e-9
+
+
+def test_digits_preset_takes_raw_pixels():
+    model = zoo.from_preset("simple_cnn_digits")
+    rescale = model.get_layer("backbone").layers[1]
+    assert isinstance(rescale, keras.layers.Rescaling) and rescale.scale == 1 / 16
+    pixels = np.random.default_rng(0).integers(0, 17, (4, 8, 8, 1)).astype("uint8")
+    np.testing.assert_allclose(
+        model.predict(pixels, verbose=0), model.predict(pixels.astype("float32"), verbose=0),
+        atol=1e-6,
+    )
+    # The rescaling is part of the backbone: a new head keeps it.
+    new = zoo.replace_head(model, 3)
+    assert new.get_layer("backbone").layers[1] is rescale
+
+
+@pytest.mark.tf_only  # string tensors: the text preset vectorizes with TensorFlow
+def test_text_preset_predicts_on_python_and_numpy_strings():
+    import tensorflow as tf
+
+    model = zoo.from_preset("sentiment_bilstm_embedded")
+    texts = ["the acting was wonderful", "a dull and boring film", "not bad at all"]
+    expected = model.predict(tf.constant(texts), verbose=0)
+    np.testing.assert_allclose(model.predict(texts, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(model.predict(np.array(texts), verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(np.array(texts, dtype=object), verbose=0), expected, atol=1e-6
+    )
+
+
+def test_every_shipped_preset_card_says_it_is_a_demo():
+    from kerazoo.zoo.presets import SHIPPED_DIR
+
+    for preset in zoo.list_presets():
+        metadata = json.loads((SHIPPED_DIR / preset["name"] / "metadata.json").read_text())
+        card = (SHIPPED_DIR / preset["name"] / "README.md").read_text()
+        assert metadata.get("demo") is True, preset["name"]
+        assert metadata.get("coverage") and metadata.get("out_of_distribution"), preset["name"]
+        assert "## A demo, not a model for your data" in card, preset["name"]
+        assert metadata["out_of_distribution"] in card
+
+
+def test_out_of_distribution_sentences_are_balanced_and_varied():
+    from kerazoo.zoo.make_presets import read_labelled_sentences
+
+    rows = read_labelled_sentences()
+    assert len(rows) == 60 and len({text for _, _, text in rows}) == 60
+    for domain in ("movies", "products", "restaurants", "apps", "services"):
+        labels = [label for label, d, _ in rows if d == domain]
+        assert labels.count("positive") == labels.count("negative") == 6, domain
