@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from kerazoo import compat
 from kerazoo.errors import ConfigError, DataError
 
 # pycls's default (``BN.NUM_SAMPLES_PRECISE = 8192`` images) at batch 64: 128 batches. The
@@ -38,7 +39,7 @@ def batchnorm_layers(model) -> list:
     import keras
 
     return [
-        layer for layer in model._flatten_layers()
+        layer for layer in compat.flatten_layers(model)
         if isinstance(layer, keras.layers.BatchNormalization)
         and layer.trainable and not layer.renorm and layer.built
     ]

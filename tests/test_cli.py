@@ -29,7 +29,10 @@ def test_every_command_has_help(command, capsys):
 def test_list_everything_and_json(capsys):
     assert main(["list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    expected = sum(len(registry(kind)) for kind in KINDS)
+    from kerazoo import zoo
+
+    # Every registered name, and the shipped presets (a kind of their own in `list`).
+    expected = sum(len(registry(kind)) for kind in KINDS) + len(zoo.list_presets())
     assert len(listed) == expected
     assert all({"name", "kind", "summary", "metadata"} <= set(item) for item in listed)
 

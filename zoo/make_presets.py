@@ -4,7 +4,7 @@
 recipe-made presets (metadata.json and README.md: demo status, data, coverage, the figure on
 hand-written out-of-distribution inputs) without retraining them.
 ``--rewrap-digits [DIR]`` re-saves a ``simple_cnn_digits`` that expects pixels / 16 so that it
-takes the raw pixels 0..16 (uint8 or float), keeping its trained weights.
+takes image pixels 0..255 (uint8 or float) as every image export does, keeping its trained weights.
 
 ``simple_cnn_digits``: a small ``simple_cnn`` trained on scikit-learn's 8x8 handwritten digits
 (1,797 images from UCI, CC BY 4.0, bundled with scikit-learn so training needs no download).
@@ -26,12 +26,13 @@ COMMAND = "python -m kerazoo.zoo.make_presets"
 
 
 def digits_splits(seed: int = 0):
-    """Digits as raw ``[8, 8, 1]`` uint8 pixels (0..16), 80/20 stratified split."""
+    """Digits as ``[8, 8, 1]`` uint8 pixels in 0..255 (the UCI 0..16 counts scaled as the image
+    recipe's embedded copy scales them), 80/20 stratified split."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     data = load_digits()
-    images = data.images.astype("uint8")[..., None]
+    images = np.rint(data.images * (255.0 / 16.0)).astype("uint8")[..., None]
     return train_test_split(
         images, data.target.astype("int32"), test_size=0.2, random_state=seed,
         stratify=data.target,
@@ -57,22 +58,23 @@ def with_input_rescaling(model: keras.Model, scale: float, dtype: str) -> keras.
 DIGITS_DATA = (
     "scikit-learn load_digits: 1,797 real handwritten digits from 43 writers (UCI optical "
     "recognition of handwritten digits), each 32x32 bitmap summed over 4x4 blocks into 8x8 "
-    "pixels of 0..16; 80/20 stratified split, random_state=0"
+    "pixels of 0..16, shipped as 0..255 images; 80/20 stratified split, random_state=0"
 )
 DIGITS_NOTES = (
     "A demo: a 19k-parameter CNN that knows only this data set's style (thick pen strokes, "
     "centred and size-normalized by the UCI preprocessing). Other digits must be made to look "
-    "like it first: 8x8, 0..16, white-on-black ink, centred. On typeset digits rendered to "
+    "like it first: 8x8, 0..255, white-on-black ink, centred. On typeset digits rendered to "
     "8x8 it got 16/30 (issue 21). For real image work start from an ImageNet-pretrained "
     "backbone: `zoo.build(\"efficientnetv2_b0\", weights=\"imagenet\")`."
 )
 
 
 def rewrap_simple_cnn_digits(target: Path, source: Path | None = None) -> Path:
-    """Re-save a float-input ``simple_cnn_digits`` (pixels / 16) as the uint8-input preset.
+    """Re-save a float-input ``simple_cnn_digits`` (pixels / 16) as the 0..255-input preset.
 
-    The trained layers are kept as they are (same weights, same test accuracy); only a
-    ``Rescaling(1/16)`` is put in front of them, inside the backbone.
+    The trained layers are kept as they are (same weights); only a ``Rescaling(1/255)`` is put in
+    front of them, inside the backbone: ``rint(16 * v * 255/16) / 255`` is the old input ``v``
+    to within 0.002, and the test accuracy is re-measured.
     """
     import json
 
@@ -81,7 +83,7 @@ def rewrap_simple_cnn_digits(target: Path, source: Path | None = None) -> Path:
     if isinstance(old.get_layer("backbone").layers[1], keras.layers.Rescaling):
         raise SystemExit(f"{source} already takes raw pixels")
     metadata = json.loads((source / "metadata.json").read_text())
-    model = with_input_rescaling(old, 1 / 16, "float32")
+    model = with_input_rescaling(old, 1 / 255, "float32")
     _, x_test, _, y_test = digits_splits()
     accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), -1) == y_test))
     fields = _digits_metadata(accuracy, len(y_test), metadata.get("training", ""))
@@ -95,6 +97,8 @@ def rewrap_simple_cnn_digits(target: Path, source: Path | None = None) -> Path:
 def _digits_metadata(accuracy: float, test_samples: int, training: str) -> dict:
     return {
         "name": "simple_cnn_digits",
+        "task": "image_classification",
+        "labels": [str(digit) for digit in range(10)],
         "summary": "Demo: simple_cnn (16/32 filters, 64 hidden) trained on 8x8 handwritten digits.",
         "demo": True,
         "dataset": DIGITS_DATA,
@@ -107,10 +111,10 @@ def _digits_metadata(accuracy: float, test_samples: int, training: str) -> dict:
         "training": training,
         "license": "Apache-2.0 (weights); data CC BY 4.0",
         "preprocessing": {
-            "input": "image", "input_range": (0, 16), "rescale": 1.0,
-            "inside_model": "Rescaling(1/16) (the backbone's first layer)",
-            "note": "raw pixels 0..16 as uint8 or float: the float32 input keeps any "
-                    "value (a uint8 input would truncate floats fed to it)",
+            "input": "image", "input_range": (0, 255), "rescale": 1.0,
+            "inside_model": "Rescaling(1/255) (the backbone's first layer)",
+            "note": "image pixels 0..255 as uint8 or float, as every image export takes them "
+                    "(the float32 input keeps any value; a uint8 one would truncate floats)",
         },
     }
 
@@ -123,13 +127,13 @@ def make_simple_cnn_digits(target: Path, epochs: int = 30) -> Path:
     )
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     base.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss, metrics=["accuracy"])
-    # Trained on pixels / 16; the shipped model shares these layers behind a Rescaling(1/16),
-    # so it takes the raw uint8 pixels.
-    base.fit(x_train / 16.0, y_train, batch_size=32, epochs=epochs, verbose=0)
-    model = with_input_rescaling(base, 1 / 16, "float32")
+    # Trained on pixels / 255; the shipped model shares these layers behind a Rescaling(1/255),
+    # so it takes 0..255 pixels as every image export does.
+    base.fit(x_train / 255.0, y_train, batch_size=32, epochs=epochs, verbose=0)
+    model = with_input_rescaling(base, 1 / 255, "float32")
     accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), -1) == y_test))
     metadata = _digits_metadata(
-        accuracy, len(y_test), f"Adam 3e-3, batch 32, {epochs} epochs, seed 0, on pixels / 16"
+        accuracy, len(y_test), f"Adam 3e-3, batch 32, {epochs} epochs, seed 0, on pixels / 255"
     )
     return zoo.save_to_preset(model, target, metadata=metadata, overwrite=True)
 

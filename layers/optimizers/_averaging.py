@@ -8,6 +8,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerazoo import compat
 from kerazoo.errors import ConfigError
 from kerazoo.optimizers._wrapper import (
     OptimizerWrapper,
@@ -103,7 +104,7 @@ def recompute_batch_norm_statistics(model: keras.Model, data: Iterable[Any],
     >>> [round(float(x), 3) for x in model.layers[0].moving_mean.numpy()]
     [2.0, 2.0, 2.0]
     """
-    norms = [layer for layer in model._flatten_layers(include_self=False)
+    norms = [layer for layer in compat.flatten_layers(model, include_self=False)
              if isinstance(layer, keras.layers.BatchNormalization)]
     if not norms:
         return 0

@@ -12,6 +12,8 @@ from typing import Any
 
 import keras
 
+from kerazoo import compat
+
 
 def fused_kernel_applies(gradient: Any) -> bool:
     """True on the TensorFlow backend for a dense gradient, when variables may be written."""
@@ -19,10 +21,7 @@ def fused_kernel_applies(gradient: Any) -> bool:
         return False
     import tensorflow as tf
 
-    # Private, but the only way to know: inside a StatelessScope variables must not be written.
-    from keras.src.backend.common.stateless_scope import in_stateless_scope
-
-    return not isinstance(gradient, tf.IndexedSlices) and not in_stateless_scope()
+    return not isinstance(gradient, tf.IndexedSlices) and not compat.in_stateless_scope()
 
 
 def handle(variable: Any) -> Any:
@@ -94,6 +93,5 @@ def fused_keras_update(optimizer: Any, grads: list, variables: list, learning_ra
         for grad, var in grads_and_vars:
             distribution.extended.update(var, update, args=(grad,), group=False)
 
-    tf.__internal__.distribute.interim.maybe_merge_call(
-        merged, optimizer._distribution_strategy, grads_and_vars)
+    compat.maybe_merge_call(merged, optimizer._distribution_strategy, grads_and_vars)
     return True

@@ -15,6 +15,7 @@ from typing import Any
 
 import keras
 
+from kerazoo import compat
 from kerazoo.errors import ConfigError
 from kerazoo.optimizers._fused import fused_keras_update
 
@@ -27,17 +28,13 @@ def for_each_variable(optimizer: keras.optimizers.Optimizer, fn: Callable[[Any],
     identical on every replica (the same path Keras uses for ``update_step``).
     """
     if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
         raw = [v.value if isinstance(v, keras.Variable) else v for v in variables]
 
         def merged(distribution, raw_vars):
             for var in raw_vars:
                 distribution.extended.update(var, fn, group=False)
 
-        tf.__internal__.distribute.interim.maybe_merge_call(
-            merged, optimizer._distribution_strategy, raw
-        )
+        compat.maybe_merge_call(merged, optimizer._distribution_strategy, raw)
     else:
         for var in variables:
             fn(var)

@@ -14,6 +14,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerazoo import compat
 from kerazoo.errors import ConfigError
 from kerazoo.optimizers.sam import SAM
 
@@ -131,12 +132,10 @@ class SAMModel(keras.Model):
 
     def _first_pass_loss(self, x, y, sample_weight):
         """Keras's own forward pass and loss bookkeeping, shared by TensorFlow and PyTorch."""
-        from keras.src.losses import loss as loss_module
-
         y_pred = self(x, training=True)
         loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                   training=True)
-        self._loss_tracker.update_state(loss_module.unscale_loss_for_distribution(loss),
+        self._loss_tracker.update_state(compat.unscale_loss_for_distribution(loss),
                                         sample_weight=_batch_size(x))
         return y_pred, self.optimizer.scale_loss(loss)
 

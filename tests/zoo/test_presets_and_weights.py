@@ -219,11 +219,11 @@ def test_shipped_preset_reproduces_the_accuracy_on_its_card():
     assert abs(accuracy - card["metrics"]["test_accuracy"]) <= 1 / len(y_test) + 1e-9
 
 
-def test_digits_preset_takes_raw_pixels():
+def test_digits_preset_takes_image_pixels_like_an_export():
     model = zoo.from_preset("simple_cnn_digits")
     rescale = model.get_layer("backbone").layers[1]
-    assert isinstance(rescale, keras.layers.Rescaling) and rescale.scale == 1 / 16
-    pixels = np.random.default_rng(0).integers(0, 17, (4, 8, 8, 1)).astype("uint8")
+    assert isinstance(rescale, keras.layers.Rescaling) and rescale.scale == 1 / 255
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 1)).astype("uint8")
     np.testing.assert_allclose(
         model.predict(pixels, verbose=0), model.predict(pixels.astype("float32"), verbose=0),
         atol=1e-6,
