@@ -47,12 +47,12 @@ def make(strategy, per_replica: int, augment: str, task_name: str = "image_class
         settings.append(f"data.augment=[{augment}]")
     config = resolve_config(task_name, None, settings)
     task = get_task(task_name)(config)
-    task.prepare_data()
+    data = task.prepare_data()
     with strategy.scope():
-        model = task.build_model()
+        model = task.build_model(data)
         optimizer = keras.optimizers.Adam(1e-3)
         optimizer.build(model.trainable_variables)
-    loss_fn = task.build_loss()
+    loss_fn = task.build_loss(data)
     global_batch = per_replica * strategy.num_replicas_in_sync
 
     def replica_step(x, y):
@@ -70,7 +70,7 @@ def make(strategy, per_replica: int, augment: str, task_name: str = "image_class
 
     def pipeline(context):
         return task.build_inputs(
-            "train", context, per_replica_batch=per_replica, training=True
+            data, "train", context, per_replica_batch=per_replica, training=True
         ).repeat()
 
     return task, step, pipeline

@@ -27,7 +27,7 @@ from pathlib import Path
 import tensorflow as tf
 
 
-def build(task, features_in_model: bool):
+def build(task, data, features_in_model: bool):
     import keras
 
     from kerazoo import zoo
@@ -37,7 +37,7 @@ def build(task, features_in_model: bool):
     features = task.frontend(waveforms)
     frontend = keras.Model(waveforms, keras.layers.Reshape((*features.shape[1:], 1))(features))
     classifier = zoo.build(config.model.name, input_shape=tuple(frontend.output.shape[1:]),
-                           num_classes=len(task.data.class_names))
+                           num_classes=len(data.class_names))
     model = keras.Model(waveforms, classifier(frontend(waveforms))) if features_in_model \
         else classifier
     optimizer = keras.optimizers.Adam(1e-3)
@@ -53,7 +53,7 @@ def build(task, features_in_model: bool):
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
-    dataset = task.build_inputs("train", per_replica_batch=32, training=True).repeat()
+    dataset = task.build_inputs(data, "train", per_replica_batch=32, training=True).repeat()
     if not features_in_model:
         dataset = dataset.map(lambda x, y: (frontend(x, training=False), y),
                               num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
@@ -80,9 +80,9 @@ def main() -> None:
     # No augmentation in either peer: the comparison is about where the features are computed.
     config = resolve_config("speech_commands", None, ["data.augment=[]"])
     task = get_task("speech_commands")(config)
-    task.prepare_data()
+    data = task.prepare_data()
     load_before = os.getloadavg()[0]
-    peers = {"in model": build(task, True), "in pipeline": build(task, False)}
+    peers = {"in model": build(task, data, True), "in pipeline": build(task, data, False)}
     times = {name: [] for name in peers}
     for index in range(args.rounds):
         for name in (list(peers) if index % 2 == 0 else list(peers)[::-1]):
