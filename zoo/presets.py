@@ -52,27 +52,46 @@ def list_presets() -> list[dict[str, Any]]:
 
 
 def _resolve(name_or_dir: str | os.PathLike) -> Path:
-    path = Path(name_or_dir).expanduser()
-    if path.is_dir():
-        return path
-    shipped = SHIPPED_DIR / str(name_or_dir)
-    if "/" not in str(name_or_dir) and (shipped / CONFIG_FILE).is_file():
+    """A shipped preset's folder, or a local folder named as a path.
+
+    Shipped names win: a bare name (``simple_cnn_digits``) is looked up among the shipped presets
+    only, so a folder of that name in the working directory never shadows one. A local folder is
+    named as a path — a ``pathlib.Path``, text with a ``/`` (``./mine``, ``/abs/mine``), ``~``, or
+    the ``dir:`` prefix (``dir:mine``).
+    """
+    text = os.fspath(name_or_dir)
+    as_path = not isinstance(name_or_dir, str) or text.startswith(("dir:", ".", "~")) or (
+        os.sep in text or "/" in text)
+    if as_path:
+        path = Path(text.removeprefix("dir:")).expanduser()
+        if path.is_dir():
+            return path
+        raise NotFoundError(f"Preset directory not found: {path}")
+    shipped = SHIPPED_DIR / text
+    if (shipped / CONFIG_FILE).is_file():
         return shipped
     names = [preset["name"] for preset in list_presets()]
-    close = difflib.get_close_matches(str(name_or_dir), names, n=3)
+    close = difflib.get_close_matches(text, names, n=3)
     hint = f" Did you mean: {', '.join(close)}?" if close else (
         f" Shipped presets: {', '.join(names)}." if names else ""
     )
-    raise NotFoundError(f"No preset directory or shipped preset named '{name_or_dir}'.{hint}")
+    if Path(text).is_dir():
+        hint += f" To load the local folder, name it as a path: './{text}' or 'dir:{text}'."
+    raise NotFoundError(f"No shipped preset named '{text}'.{hint}")
 
 
-def from_preset(name_or_dir: str | os.PathLike, *, load_weights: bool = True) -> keras.Model:
+def from_preset(name_or_dir: str | os.PathLike, *, load_weights: bool = True,
+                verify: bool = True) -> keras.Model:
     """Load a model from a preset directory or a shipped preset name.
 
     Args:
-        name_or_dir: a directory written by ``save_to_preset``, or a shipped preset's name.
-        load_weights: load the weights (verified by sha256 when the metadata lists one).
-            Defaults to ``True``.
+        name_or_dir: a shipped preset's name, or a directory written by ``save_to_preset`` named
+            as a path (``./mine``, ``/abs/mine``, ``dir:mine`` or a ``pathlib.Path``); shipped
+            names win over folders of the same name in the working directory.
+        load_weights: load the weights. Defaults to ``True``.
+        verify: check the weights against ``weights_sha256`` in ``metadata.json`` and refuse a
+            preset that records none. ``verify=False`` loads unverified weights: **unsafe**, only
+            for presets you made and trust. Defaults to ``True``.
 
     Returns:
         The model, uncompiled.
@@ -108,7 +127,7 @@ def from_preset(name_or_dir: str | os.PathLike, *, load_weights: bool = True) ->
             name=model.name,
         )
     if load_weights:
-        model.load_weights(_weights_path(folder, metadata))
+        model.load_weights(_weights_path(folder, metadata, verify))
     return model
 
 
@@ -149,11 +168,19 @@ def _as_string_tensor(x):
     return tf.constant(np.asarray(x, dtype=object))
 
 
-def _weights_path(folder: Path, metadata: dict[str, Any]) -> Path:
+def _weights_path(folder: Path, metadata: dict[str, Any], verify: bool = True) -> Path:
     local = folder / WEIGHTS_FILE
     sha256 = metadata.get("weights_sha256")
     if local.is_file():
-        return weights_lib.verify(local, sha256) if sha256 else local
+        if not verify:
+            return local
+        if not sha256:
+            raise ConfigError(
+                f"Preset {folder}: {METADATA_FILE} records no weights_sha256, so "
+                f"{WEIGHTS_FILE} cannot be verified; re-save it with zoo.save_to_preset, or pass "
+                "verify=False if you trust the file (unsafe)."
+            )
+        return weights_lib.verify(local, sha256)
     remote = metadata.get("weights")
     if isinstance(remote, dict) and remote.get("url"):
         return weights_lib.fetch(remote["url"], remote.get("sha256"), filename=WEIGHTS_FILE)

@@ -167,6 +167,37 @@ def test_preset_weights_are_verified(small_model, tmp_path):
         zoo.from_preset(folder)
 
 
+def test_preset_without_checksum_is_refused_unless_verify_false(small_model, tmp_path):
+    folder = zoo.save_to_preset(small_model, tmp_path / "p")
+    info = json.loads((folder / "metadata.json").read_text())
+    del info["weights_sha256"]
+    (folder / "metadata.json").write_text(json.dumps(info))
+    with pytest.raises(ConfigError, match="records no weights_sha256.*verify=False"):
+        zoo.from_preset(folder)
+    (folder / "metadata.json").unlink()  # no metadata at all: nothing to verify against either
+    with pytest.raises(ConfigError, match="records no weights_sha256"):
+        zoo.from_preset(folder)
+    x = np.ones((1, 8, 8, 1), "float32")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(zoo.from_preset(folder, verify=False)(x)),
+        keras.ops.convert_to_numpy(small_model(x)))
+
+
+def test_shipped_names_win_over_local_folders(small_model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    zoo.save_to_preset(small_model, tmp_path / "simple_cnn_digits")  # a look-alike folder
+    shipped = zoo.from_preset("simple_cnn_digits")
+    assert shipped.get_layer("backbone").layers[1].name == "rescale"  # the shipped one
+    for spelling in ("./simple_cnn_digits", "dir:simple_cnn_digits"):
+        local = zoo.from_preset(spelling)
+        assert local.count_params() == small_model.count_params(), spelling
+    zoo.save_to_preset(small_model, tmp_path / "mine")
+    with pytest.raises(NotFoundError, match="name it as a path: './mine' or 'dir:mine'"):
+        zoo.from_preset("mine")
+    with pytest.raises(NotFoundError, match="Preset directory not found"):
+        zoo.from_preset("./nowhere")
+
+
 def test_preset_with_remote_weights(small_model, tmp_path, home):
     folder = zoo.save_to_preset(small_model, tmp_path / "p")
     stored = tmp_path / "remote.weights.h5"
@@ -184,7 +215,7 @@ def test_preset_with_remote_weights(small_model, tmp_path, home):
 
 
 def test_invalid_and_unknown_presets(tmp_path):
-    with pytest.raises(NotFoundError, match="No preset"):
+    with pytest.raises(NotFoundError, match="No shipped preset"):
         zoo.from_preset("no_such_preset")
     bad = tmp_path / "bad"
     bad.mkdir()
