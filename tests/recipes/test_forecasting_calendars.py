@@ -1,20 +1,12 @@
-"""PENDING (issue 22): task-level calendar tests, to be renamed test_forecasting_calendars.py once
-recipes/time_series_forecasting.py is wired to the calendar/interval/baseline layer (see the
-wiring plan in the issue-22 report). pytest does not collect this file (its name does not start
-with ``test_``); nothing here counts as passing until it is renamed and run.
+"""The forecasting recipe on real calendars: monthly (month start and end), quarterly, yearly,
+business-day and hourly-with-DST CSVs train, evaluate, export and predict future timestamps on
+their calendar; gaps named by month; mixed frequencies refused; calibrated interval coverage
+(slow); ETS and the refit backtest beside the model.
 
-Assumed wiring (config keys with defaults): ``data.frequency=None`` (infer), ``data.fill_policy``,
-``data.calendar_features=True`` (``CalendarFeatures`` inside the model, a second serving input
-``timestamps`` [batch, lookback] float64 epoch seconds when the frequency has periods),
-``data.calibrate_intervals=True``, ``data.backtest_refit=False``; ``evaluation.json`` gains
-``frequency``, ``interval_coverage_raw``, ``interval_width``, ``mase_ets_refit`` and the verdict
-names ETS; ``kerazoo predict --csv`` prints future timestamps on the calendar.
-
-``_pending_forecasting_wiring.patch`` beside this file is that wiring (minus calendar features in
-the model) against recipes/time_series_forecasting.py at 57a597e: with it applied, every test
-here passed on 2026-12-02 (``pytest tests/recipes/_pending_forecasting_calendars.py``, in
-three runs: 3 + 6 + 1 passed), and tests/recipes/test_forecasting.py still passed (11 passed; the saved_model_cli test
-deselected: no saved_model_cli in this .venv).
+Config keys exercised: ``data.frequency`` (``None``: inferred), ``data.fill_policy``,
+``data.calibrate_intervals`` (default true), ``data.backtest_refit``; ``evaluation.json`` holds
+``frequency``, ``interval_coverage_raw``, ``interval_width``, ``mase_ets_refit`` and a verdict
+that names ETS. ``data.calendar_features`` is not available yet (only false is accepted).
 """
 
 import json
