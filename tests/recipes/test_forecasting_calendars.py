@@ -130,3 +130,68 @@ def test_ets_beside_the_model_and_refit_backtest(tmp_path):
     refit = report["backtest_refit"]
     assert set(refit["mase"]) >= {"model", "ets", "seasonal_naive", "last_value"}
     assert len(refit["origins"]) == 2 and "refit: " in report["verdict"]
+
+
+def test_calendar_features_second_input_served_over_rest_and_grpc(tmp_path):
+    """``data.calendar_features=true``: the model and the SavedModel take ``window`` and
+    ``timestamps`` (float64 epoch seconds); REST, gRPC and ``kerazoo predict`` answer with the
+    calibrated quantiles."""
+    import grpc
+    import keras
+    import requests
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    from kerazoo.recipes import api
+    from kerazoo.recipes.series_intervals import apply_offsets
+    from kerazoo.serving.server import ModelServer, ServerConfig
+
+    csv = tmp_path / "monthly.csv"
+    stamps = _write_csv(csv, "MS", "1950-01-01", 144)
+    run = tmp_path / "run"
+    assert _train(run, csv, "data.lookback=24", "data.horizon=6", "data.calendar_features=true",
+                  "train.loss=quantile") == 0
+    report = json.loads((run / "evaluation.json").read_text())
+    assert "interval_coverage_raw" in report and report["frequency"] == "MS"
+    model = keras.saving.load_model(run / "model.keras")
+    assert [i.name for i in model.inputs] == ["window", "timestamps"]
+    assert model.get_layer("calendar_features").periods == ("month_of_year",)
+    manifest = json.loads(next((run / "export").glob("*/export.json")).read_text())
+    inputs = manifest["signatures"]["serving_default"]["inputs"]
+    assert inputs["timestamps"] == {"dtype": "float64", "shape": [None, 24]}
+
+    values = np.array([float(line.split(",")[1]) for line in
+                       csv.read_text().splitlines()[1:]], "float32")
+    window = values[-24:].reshape(1, 24, 1)
+    seconds = stamps[-24:].to_numpy().astype("datetime64[s]").astype("int64")
+    seconds = seconds.astype("float64").reshape(1, 24)
+    task, loaded = api.load_run(run)
+    expected = apply_offsets(task.predict(loaded, (window, seconds)),
+                             task.interval_offsets(loaded))
+    server = ModelServer(ServerConfig(export_dir=run / "export", rest_port=0, grpc_port=0,
+                                      poll_interval_s=0, shutdown_timeout_s=2))
+    server.start()
+    try:
+        response = requests.post(
+            f"http://127.0.0.1:{server.rest_port}/v1/models/default:predict",
+            json={"inputs": {"window": window.tolist(), "timestamps": seconds.tolist()}},
+            timeout=30)
+        assert response.status_code == 200, response.text
+        served = np.asarray(response.json()["outputs"]["quantiles"])
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "default"
+        request.inputs["window"].CopyFrom(tf.make_tensor_proto(window))
+        request.inputs["timestamps"].CopyFrom(tf.make_tensor_proto(seconds))
+        channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}")
+        reply = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(
+            request, timeout=30)
+        channel.close()
+    finally:
+        server.stop()
+    np.testing.assert_allclose(served, expected, atol=1e-4)
+    np.testing.assert_allclose(tf.make_ndarray(reply.outputs["quantiles"]), expected, atol=1e-4)
+    # What `kerazoo predict --csv` prints (the CLI formats these records).
+    records = task.predict_inputs(loaded, [], csv=str(csv))
+    assert [r["timestamp"] for r in records[:2]] == ["1962-01-01T00:00:00", "1962-02-01T00:00:00"]
+    np.testing.assert_allclose(records[0]["interval"]["value"], expected[0, 0, 0, [0, -1]],
+                               atol=1e-4)
