@@ -195,3 +195,21 @@ def test_calendar_features_second_input_served_over_rest_and_grpc(tmp_path):
     assert [r["timestamp"] for r in records[:2]] == ["1962-01-01T00:00:00", "1962-02-01T00:00:00"]
     np.testing.assert_allclose(records[0]["interval"]["value"], expected[0, 0, 0, [0, -1]],
                                atol=1e-4)
+
+
+def test_report_says_how_to_add_ets_without_statsmodels(monkeypatch):
+    from kerazoo.recipes import series_baselines
+    from kerazoo.recipes.config import set_key
+    from kerazoo.recipes.time_series_forecasting import TimeSeriesForecasting
+
+    monkeypatch.setattr(series_baselines, "ets_available", lambda: False)
+    config = TimeSeriesForecasting.default_config()
+    for key, value in {"data.source": "synthetic", "data.lookback": 24, "data.horizon": 6,
+                       "data.backtest_origins": 2}.items():
+        set_key(config, key, value)
+    task = TimeSeriesForecasting(config)
+    data = task.prepare_data()
+    report = task.evaluate(task.build_model(data), data)  # an untrained model is enough here
+    assert report["ets"] == 'ETS skipped: pip install "kerazoo[forecasting]"'
+    assert report["verdict"].endswith(report["ets"]) and "mase_ets_refit" not in report
+    assert set(report["backtest_refit"]["mase"]) == {"model", "seasonal_naive", "last_value"}
