@@ -343,16 +343,7 @@ class TimeSeriesForecasting(Task):
             series_rows=series_rows, test_starts=test_starts,
             timestamps=row_stamps, periods=tuple(periods),
         )
-        self._last_prepared = prepared  # only for the read-only properties below (see there)
         return prepared
-
-    # Read-only views of the last prepared data, for tests/recipes/test_forecasting_data.py
-    # (owned by the calendar-frequency work, issue 22) until it reads them from ForecastData.
-    starts = property(lambda self: self._last_prepared.starts)
-    owners = property(lambda self: self._last_prepared.owners)
-    stats = property(lambda self: self._last_prepared.stats)
-    values = property(lambda self: self._last_prepared.values)
-    mase_scale = property(lambda self: self._last_prepared.mase_scale)
 
     def build_inputs(
         self, data: ForecastData, split: str, input_context=None, *, per_replica_batch: int,
@@ -507,15 +498,8 @@ class TimeSeriesForecasting(Task):
         return tf.reduce_sum(tf.reduce_mean(tf.abs(labels - self._point(outputs)), axis=[1, 2]))
 
     # ----- evaluation and serving -----
-    def windows(self, data: ForecastData | str, split: str | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """``(inputs [N, lookback, features], targets [N, horizon, targets])`` of ``split``.
-
-        ``windows(split)`` (no data) reads the last prepared data: kept for
-        tests/recipes/test_forecasting_data.py, like the properties above.
-        """
-        if isinstance(data, str):
-            data, split = self._last_prepared, data
+    def windows(self, data: ForecastData, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(inputs [N, lookback, features], targets [N, horizon, targets])`` of ``split``."""
         (lookback, _), _ = data.feature_spec
         rows = data.starts[split][:, None] + np.arange(lookback + self.config.data.horizon)[None]
         blocks = data.values[rows]
