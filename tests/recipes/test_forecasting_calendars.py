@@ -29,6 +29,10 @@ CASES = {
     "hourly_dst": ("h", "2024-03-20", 24 * 30, 48, 12, "h"),
 }
 
+# Cases trained with data.calendar_features=true (a second input, timestamps): month of year on
+# month ends, hour of day and day of week across the DST changes.
+CALENDAR_FEATURES = ("month_end", "hourly_dst")
+
 
 def _write_csv(path, freq, start, rows):
     stamps = pd.date_range(start, periods=rows, freq=freq,
@@ -63,7 +67,9 @@ def test_calendar_csv_trains_evaluates_exports_and_predicts_future_timestamps(
     csv = tmp_path / f"{case}.csv"
     stamps = _write_csv(csv, freq, start, rows)
     run = tmp_path / "run"
-    assert _train(run, csv, f"data.lookback={lookback}", f"data.horizon={horizon}") == 0
+    calendar = case in CALENDAR_FEATURES
+    assert _train(run, csv, f"data.lookback={lookback}", f"data.horizon={horizon}",
+                  f"data.calendar_features={str(calendar).lower()}") == 0
     report = json.loads((run / "evaluation.json").read_text())
     assert report["frequency"] == alias and np.isfinite(report["mase"])
     assert "ets" in report["verdict"]
@@ -75,10 +81,9 @@ def test_calendar_csv_trains_evaluates_exports_and_predicts_future_timestamps(
     last = stamps[-1].tz_convert("UTC").tz_localize(None) if stamps.tz else stamps[-1]
     expected = future_timestamps(np.datetime64(last.to_datetime64(), "s"), alias, horizon)
     assert [line.split("\t")[0] for line in lines] == [str(t) for t in expected]
-    # The exported model takes the window and its timestamps; no other input.
+    # The model takes the window, and its timestamps with calendar features; no other input.
     model = keras.saving.load_model(run / "model.keras")
-    names = [i.name for i in model.inputs]
-    assert names[0] == "window" and (len(names) == 1 or names[1] == "timestamps")
+    assert [i.name for i in model.inputs] == ["window", "timestamps"][: 1 + calendar]
 
 
 def test_missing_month_is_filled_or_refused_naming_it(tmp_path, capsys):
