@@ -218,3 +218,11 @@ def test_report_says_how_to_add_ets_without_statsmodels(monkeypatch):
     assert report["ets"] == 'ETS skipped: pip install "kerazoo[forecasting]"'
     assert report["verdict"].endswith(report["ets"]) and "mase_ets_refit" not in report
     assert set(report["backtest_refit"]["mase"]) == {"model", "seasonal_naive", "last_value"}
+
+
+def test_unknown_frequency_is_refused_before_reading():
+    from kerazoo.errors import ConfigError
+    from kerazoo.recipes.api import resolve_config
+
+    with pytest.raises(ConfigError, match="'data.frequency': 'monthly' is not a pandas frequency"):
+        resolve_config("time_series_forecasting", None, ["data.frequency=monthly"])
