@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip uninstall --quiet -y tensorflow-cpu 2>/dev/null || true
-	$(PY) -m pip install --quiet -e ".[dev,jax,torch,docs,plots,progress]"
+	$(PY) -m pip install --quiet -e ".[dev,jax,torch,docs,plots,progress,forecasting]"
 	touch $(STAMP)
 
 # The whole suite on TensorFlow, then everything backend-neutral on JAX and PyTorch.

@@ -142,6 +142,18 @@ def test_quantile_mode_reports_coverage_and_serves_quantiles(quantile_run):
     out = loaded.signatures["serving_default"](window=tf.constant(_windows(2)))
     assert out["quantiles"].shape == (2, 12, 1, 3) and out["forecast"].shape == (2, 12, 1)
     np.testing.assert_allclose(out["forecast"].numpy(), out["quantiles"].numpy()[..., 1])
+    # The SavedModel serves the calibrated quantiles: model.keras plus the conformal offsets of
+    # the validation windows (recomputed here from the run, as `kerazoo export` does).
+    from kerazoo.recipes import api
+    from kerazoo.recipes.series_intervals import apply_offsets
+
+    assert report["interval_calibration"].startswith("split conformal")
+    assert "interval_coverage_raw" in report and "interval_width_raw" in report
+    task, model = api.load_run(quantile_run)
+    offsets = task.interval_offsets(model)
+    assert offsets.shape == (12, 1, 3) and np.abs(offsets).max() > 0
+    expected = apply_offsets(task.predict(model, _windows(2)), offsets)
+    np.testing.assert_allclose(out["quantiles"].numpy(), expected, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["lstm_forecaster", "tcn", "mlp", "nbeats"])

@@ -94,14 +94,14 @@ def test_embedded_co2_and_chronological_windows():
     assert data.feature_spec == ((104, 1), "float32")
     # train windows read only train rows; test windows' targets lie after every train row
     train_end = int(round(2284 * 0.7))
-    assert task.starts["train"].max() + 104 + 26 <= train_end
-    assert task.starts["test"].min() + 104 >= 2284 - int(round(2284 * 0.2))
+    assert data.starts["train"].max() + 104 + 26 <= train_end
+    assert data.starts["test"].min() + 104 >= 2284 - int(round(2284 * 0.2))
     x, y = next(iter(data.splits["train"].batch(4)))
-    inputs, targets = task.windows("train")
+    inputs, targets = task.windows(data, "train")
     np.testing.assert_array_equal(x.numpy(), inputs[:4])
     np.testing.assert_array_equal(y.numpy(), targets[:4])
     # normalization statistics are the training part's
-    np.testing.assert_allclose(task.stats["mean"], task.values[:train_end].mean(0), rtol=1e-5)
+    np.testing.assert_allclose(data.stats["mean"], data.values[:train_end].mean(0), rtol=1e-5)
 
 
 def test_multi_series_csv_with_id_and_covariates(tmp_path):
@@ -114,10 +114,10 @@ def test_multi_series_csv_with_id_and_covariates(tmp_path):
     assert data.feature_spec == ((24, 2), "float32") and data.info["series"] == ["a", "b", "c"]
     # windows never straddle two series: every window's rows share one owner block
     for split in ("train", "validation", "test"):
-        starts, owners = task.starts[split], task.owners[split]
+        starts, owners = data.starts[split], data.owners[split]
         assert ((starts // 120) == owners).all() and (((starts + 29) // 120) == owners).all()
-    assert set(np.diff(task.starts["train"][task.owners["train"] == 0])) == {2}
-    assert task.mase_scale.shape == (3, 1)
+    assert set(np.diff(data.starts["train"][data.owners["train"] == 0])) == {2}
+    assert data.mase_scale.shape == (3, 1)
 
 
 def test_config_errors_name_the_key():
