@@ -29,6 +29,8 @@ import numpy as np
 from kerazoo.errors import ConfigError, DataError
 
 FILL_POLICIES = ("error", "ffill", "interpolate")
+#: The largest magnitude a float32 holds: larger values overflow to inf inside the model.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass
@@ -62,9 +64,33 @@ def _parse_timestamp(text: str) -> np.datetime64:
     return parse_timestamp(text)
 
 
+def _value(cell: str, name: str, line: int, column: str, drop_bad_rows: bool,
+           dropped: list[str]) -> float:
+    """One value cell as float64: empty/``NaN``/``NA`` is missing (filled by the fill policy);
+    ``inf`` or a magnitude beyond float32 is refused naming the cell, or made missing and
+    counted with ``drop_bad_rows``."""
+    if not cell or cell.lower() in ("nan", "na"):
+        return math.nan
+    try:
+        value = float(cell)
+    except ValueError:
+        raise DataError(f"{name}: row {line}, column {column!r}: {cell!r} is not a "
+                        "number.") from None
+    if math.isfinite(value) and abs(value) <= FLOAT32_MAX:
+        return value
+    if drop_bad_rows:
+        dropped.append(f"row {line} {column}={cell}")
+        return math.nan
+    raise DataError(f"{name}: row {line}, column {column!r}: {cell!r} is not a finite float32 "
+                    f"value (|x| <= {FLOAT32_MAX:.3g}); fix it, leave the cell empty for a "
+                    "missing value, or set data.drop_bad_rows=true to treat such cells as "
+                    "missing.")
+
+
 def parse_csv_text(text: str, name: str, *, timestamp_column: str, targets: list[str],
                    covariates: list[str] | None = None, id_column: str | None = None,
-                   fill_policy: str = "interpolate", frequency: str | None = None) -> Series:
+                   fill_policy: str = "interpolate", frequency: str | None = None,
+                   drop_bad_rows: bool = False) -> Series:
     """Read, check and gap-fill a CSV table (see :func:`load_csv`)."""
     from kerazoo.recipes import series_calendar
 
@@ -76,7 +102,7 @@ def parse_csv_text(text: str, name: str, *, timestamp_column: str, targets: list
     covariates = list(covariates or [])
     if not targets:
         raise ConfigError("Config key 'data.targets' is empty: name at least one target column.")
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))  # a UTF-8 byte-order mark
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -88,6 +114,7 @@ def parse_csv_text(text: str, name: str, *, timestamp_column: str, targets: list
     index = {column: header.index(column) for column in wanted}
     value_columns = [*targets, *covariates]
     groups: dict[str, list[tuple[np.datetime64, list[float], int]]] = {}
+    dropped: list[str] = []
     for line, row in enumerate(reader, start=2):
         if not row or all(not cell.strip() for cell in row):
             continue
@@ -100,15 +127,8 @@ def parse_csv_text(text: str, name: str, *, timestamp_column: str, targets: list
             raise DataError(f"{name}: row {line}, column {timestamp_column!r}: "
                             f"{row[index[timestamp_column]]!r} is not a timestamp "
                             "(use ISO 8601, e.g. 2024-01-31 or 2024-01-31T12:00).") from None
-        values = []
-        for column in value_columns:
-            cell = row[index[column]].strip()
-            try:
-                values.append(float(cell) if cell and cell.lower() not in ("nan", "na") else
-                              math.nan)
-            except ValueError:
-                raise DataError(f"{name}: row {line}, column {column!r}: {cell!r} is not a "
-                                "number.") from None
+        values = [_value(row[index[column]].strip(), name, line, column, drop_bad_rows,
+                         dropped) for column in value_columns]
         key = row[index[id_column]].strip() if id_column else "series"
         groups.setdefault(key, []).append((stamp, values, line))
     if not groups:
@@ -148,6 +168,11 @@ def parse_csv_text(text: str, name: str, *, timestamp_column: str, targets: list
                             "data.frequency).")
         frequency = kinds[0]
     table = Series({}, value_columns, len(targets), None, frequency=frequency)
+    if dropped:
+        more = f" and {len(dropped) - 3} more" if len(dropped) > 3 else ""
+        table.notes.append(f"{name}: {len(dropped)} non-finite or out-of-float32-range cell(s) "
+                           f"treated as missing (data.drop_bad_rows): "
+                           f"{'; '.join(dropped[:3])}{more}")
     spacing = []
     for key, (stamps, values, lines) in raw.items():
         where = f"{name}" + (f" (series {key!r})" if id_column else "")
@@ -215,13 +240,20 @@ def load_csv(path: str | Path, **kwargs) -> Series:
             or integer steps), ``targets`` (columns to forecast), ``covariates`` (extra input
             columns, known in the lookback window only), ``id_column`` (names the series when
             the file holds several), ``fill_policy`` (``error``, ``ffill`` or ``interpolate``
-            for gaps and NaNs), ``frequency`` (a pandas alias such as ``MS``, ``B`` or ``h``;
+            for gaps and NaNs), ``drop_bad_rows`` (treat ``inf`` and values beyond float32 as
+            missing cells, counted in the notes, instead of refusing them), ``frequency`` (a pandas alias such as ``MS``, ``B`` or ``h``;
             ``None`` infers it, see :func:`kerazoo.recipes.series_calendar.infer_frequency`).
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"CSV file not found: {path}")
-    return parse_csv_text(path.read_text(), str(path), **kwargs)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark (Excel's "CSV UTF-8") is not a column
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not valid UTF-8 at byte {error.start} ({error.reason}); "
+                        "re-save the file as UTF-8.") from None
+    return parse_csv_text(text, str(path), **kwargs)
 
 
 def synthetic_csv_text(num_series: int = 3, length: int = 400, *, period: int = 12,

@@ -43,6 +43,9 @@ class SeriesDataConfig(DataConfig):
         covariates: extra CSV input columns (seen in the lookback window only).
         id_column: CSV column naming the series when a file holds several.
         fill_policy: gaps and NaNs: ``error``, ``ffill`` or ``interpolate``.
+        drop_bad_rows: treat CSV cells holding ``inf`` or a magnitude beyond float32 as missing
+            (filled by ``fill_policy``, counted in the card's notes) instead of refusing the file
+            with the row and column. Defaults to ``False``.
         frequency: a pandas frequency alias (``D``, ``B``, ``W-SUN``, ``MS``, ``ME``, ``QS``,
             ``YS``, ``h``, ...). Defaults to ``None`` (inferred from the timestamps; ``W-SAT``
             for ``co2``).
@@ -79,6 +82,7 @@ class SeriesDataConfig(DataConfig):
     covariates: list[str] = field(default_factory=list)
     id_column: str | None = None
     fill_policy: str = "interpolate"
+    drop_bad_rows: bool = False
     frequency: str | None = None
     lookback: int = 104
     horizon: int = 26
@@ -172,7 +176,7 @@ def _load_csv(task, path):
         raise ConfigError("Config key 'data.targets': name the column(s) to forecast, "
                           "e.g. --set 'data.targets=[sales]'.")
     table = series_sources.load_csv(path, **_columns(task), fill_policy=data.fill_policy,
-                                    frequency=data.frequency)
+                                    frequency=data.frequency, drop_bad_rows=data.drop_bad_rows)
     return table, None, "see the file's own license"  # season: the frequency's default
 
 
@@ -736,7 +740,7 @@ class TimeSeriesForecasting(Task):
             frequency = co2.FREQUENCY
         # The run's frequency when its config names one, else the file's own (inferred).
         table = series_sources.load_csv(csv, fill_policy=data.fill_policy, frequency=frequency,
-                                        **_columns(self))
+                                        drop_bad_rows=data.drop_bad_rows, **_columns(self))
         target_names = table.columns[: table.num_targets]
         records = []
         for key, one in table.series.items():

@@ -1,0 +1,94 @@
+"""Bad CSV cells never train a model: refused with one line naming file, row and column, or —
+with ``data.drop_bad_rows`` — made missing and counted; a byte-order mark is read transparently.
+Issue 20, items 1, 2 and 4 (forecasting's CSV source)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kerazoo.cli import main
+from kerazoo.errors import DataError
+from kerazoo.recipes.series_sources import load_csv, parse_csv_text
+
+
+def monthly_csv(values) -> str:
+    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}-01" for i in range(len(values))]
+    return "date,value\n" + "".join(f"{m},{v}\n" for m, v in zip(months, values))
+
+
+COLUMNS = {"timestamp_column": "date", "targets": ["value"]}
+
+
+@pytest.mark.parametrize("cell", ["inf", "-Infinity", "1e308", "-4e38"])
+def test_non_finite_or_out_of_range_cell_is_one_line_naming_row_and_column(cell):
+    values = [str(float(i)) for i in range(30)]
+    values[6] = cell
+    with pytest.raises(DataError) as caught:
+        parse_csv_text(monthly_csv(values), "m.csv", **COLUMNS)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"m.csv: row 8, column 'value': '{cell}' is not a finite float32")
+    assert "data.drop_bad_rows=true" in message
+
+
+def test_drop_bad_rows_makes_cells_missing_and_counts_them():
+    values = [str(float(i)) for i in range(30)]
+    values[6], values[9] = "inf", "1e308"
+    table = parse_csv_text(monthly_csv(values), "m.csv", drop_bad_rows=True, **COLUMNS)
+    series = table.series["series"].values[:, 0]
+    assert np.isfinite(series).all()
+    assert series[6] == pytest.approx(6.0) and series[9] == pytest.approx(9.0)  # interpolated
+    assert any("2 non-finite or out-of-float32-range cell(s)" in note for note in table.notes)
+
+
+def test_utf8_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + monthly_csv(range(30)).encode())
+    table = load_csv(path, **COLUMNS)
+    assert table.frequency == "MS" and len(table.series["series"].values) == 30
+    (tmp_path / "latin.csv").write_bytes(b"date,valu\xe9\n2000-01-01,1\n")
+    with pytest.raises(DataError, match=r"latin.csv: not valid UTF-8 at byte 9"):
+        load_csv(tmp_path / "latin.csv", **COLUMNS)
+
+
+BAD_CELLS = st.sampled_from(["nan", "NaN", "inf", "-inf", "1e39", "-1e308", "", "abc", "1,5",
+                             "\ufeff3", "\u00e9", "0x10", "1e-320", "  7  "])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cells=st.lists(st.tuples(st.integers(0, 39), BAD_CELLS), min_size=1, max_size=6),
+       bom=st.booleans(), drop=st.booleans(), policy=st.sampled_from(["interpolate", "error"]))
+def test_random_bad_cells_give_a_one_line_error_or_an_all_finite_table(cells, bom, drop, policy):
+    values = [f"{10 + math.sin(i):.3f}" for i in range(40)]
+    for row, cell in cells:
+        values[row] = cell
+    text = ("\ufeff" if bom else "") + monthly_csv(values)
+    try:
+        table = parse_csv_text(text, "r.csv", fill_policy=policy, drop_bad_rows=drop, **COLUMNS)
+    except DataError as error:
+        message = str(error)
+        assert "\n" not in message and message.startswith("r.csv")
+        return
+    assert np.isfinite(table.series["series"].values).all()
+    assert (np.abs(table.series["series"].values) <= np.finfo(np.float32).max).all()
+
+
+@pytest.mark.tf_only
+def test_cli_train_refuses_an_inf_before_writing_anything(tmp_path, capsys):
+    values = [f"{10 + math.sin(i):.3f}" for i in range(120)]
+    values[50] = "inf"
+    (tmp_path / "m.csv").write_text(monthly_csv(values))
+    run = tmp_path / "run"
+    code = main(["train", "time_series_forecasting", "--data", f"csv:{tmp_path / 'm.csv'}",
+                 "--set", "data.timestamp_column=date", "--set", "data.targets=[value]",
+                 "--set", "data.lookback=24", "--set", "data.horizon=6", "--epochs", "1",
+                 "--run-dir", str(run)])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.count("\n") == 0
+    assert "row 52, column 'value': 'inf' is not a finite float32 value" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv"]  # no run, no .run.partial
