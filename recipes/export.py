@@ -20,7 +20,11 @@ from typing import Any
 
 from kerazoo.checksums import sha256_file
 from kerazoo.errors import KerazooError
-from kerazoo.recipes.run_dir import atomic_write_json
+from kerazoo.recipes.run_dir import atomic_write_bytes, atomic_write_json
+
+
+#: Files of a finished run that ``export --format preset`` copies into the preset folder.
+PRESET_ARTEFACTS = ("metrics.csv", "evaluation.json", "forecast_examples.json")
 
 
 def classifier_outputs(model, names, inputs) -> dict[str, Any]:
@@ -214,5 +218,11 @@ def export_preset(task, model, run_dir: Path, class_names: list[str], *, name: s
         "license": "Apache-2.0 (weights); see the dataset's own license",
     }
     metadata.update(extra or {})
-    return zoo.save_to_preset(model, target or run_dir / "export" / f"preset-{name}",
-                              metadata=metadata, overwrite=True)
+    folder = zoo.save_to_preset(model, target or run_dir / "export" / f"preset-{name}",
+                                metadata=metadata, overwrite=True)
+    # The run's own artefacts travel with the preset: the docs draw its training curves,
+    # confusion matrix or forecasts from them (docs/hooks/zoo_pages.py).
+    for artefact in PRESET_ARTEFACTS:
+        if (run_dir / artefact).is_file():
+            atomic_write_bytes(folder / artefact, (run_dir / artefact).read_bytes())
+    return folder

@@ -136,6 +136,23 @@ def backtest(inputs, truth, point, scale, season, num_targets, origins: int) -> 
     return rows
 
 
+def example_windows(num_windows: int, count: int = 3) -> np.ndarray:
+    """Indices of ``count`` test windows spread over the split (first, middle, last)."""
+    return np.unique(np.linspace(0, num_windows - 1, min(count, num_windows)).round().astype(int))
+
+
+def forecast_examples(inputs, truth, outputs, *, quantiles=(), count: int = 3) -> dict:
+    """``{"examples": [{"history", "truth", "forecast"}]}`` of the first target for ``count``
+    test windows, in data units: what the docs draw for a preset (the plot's data, as JSON)."""
+    examples = []
+    for index in example_windows(len(truth), count) if len(truth) else []:
+        point = outputs[index, ..., len(quantiles) // 2] if quantiles else outputs[index]
+        examples.append({"history": [float(v) for v in inputs[index, :, 0]],
+                         "truth": [float(v) for v in truth[index, :, 0]],
+                         "forecast": [float(v) for v in point[:, 0]]})
+    return {"examples": examples}
+
+
 def plot_forecasts(path: Path, inputs, truth, outputs, *, target_names, quantiles=(),
                    count: int = 3) -> Path | None:
     """History, truth, forecast and (with quantiles) the interval of ``count`` windows."""
@@ -144,7 +161,7 @@ def plot_forecasts(path: Path, inputs, truth, outputs, *, target_names, quantile
     plt = _pyplot()
     if plt is None or not len(truth):
         return None
-    chosen = np.unique(np.linspace(0, len(truth) - 1, min(count, len(truth))).round().astype(int))
+    chosen = example_windows(len(truth), count)
     figure, axes = plt.subplots(len(chosen), 1, figsize=(8, 2.6 * len(chosen)), squeeze=False)
     lookback, horizon = inputs.shape[1], truth.shape[1]
     past, future = np.arange(-lookback, 0), np.arange(horizon)

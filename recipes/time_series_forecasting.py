@@ -650,6 +650,11 @@ class TimeSeriesForecasting(Task):
                 report["ets"] = note
                 report["verdict"] = f"{report['verdict']}; {note}"
         if run_dir is not None:
+            from kerazoo.recipes.run_dir import atomic_write_json
+
+            atomic_write_json(Path(run_dir) / "forecast_examples.json",
+                              series_evaluation.forecast_examples(inputs, truth, outputs,
+                                                                  quantiles=self.quantiles))
             series_evaluation.plot_forecasts(
                 Path(run_dir) / "forecast_plot.png", inputs, truth, outputs,
                 target_names=data.info["targets"], quantiles=self.quantiles)

@@ -59,6 +59,20 @@ def test_report_baselines_backtest_and_plots(trained_run):
     assert (trained_run / "metrics.csv").read_text().startswith("epoch,step,loss,mae,val_loss")
 
 
+def test_preset_export_carries_the_run_artefacts_the_docs_draw(trained_run, tmp_path):
+    from kerazoo.cli import main
+
+    examples = json.loads((trained_run / "forecast_examples.json").read_text())["examples"]
+    assert len(examples) == 3
+    assert all(len(e["history"]) == 60 and len(e["truth"]) == len(e["forecast"]) == 12
+               for e in examples)
+    assert abs(examples[0]["forecast"][0] - examples[0]["history"][-1]) < 5  # ppm, not z-scores
+    assert main(["export", str(trained_run), "--format", "preset", "--name", "co2_test"]) == 0
+    folder = trained_run / "export" / "preset-co2_test"
+    for name in ("metrics.csv", "evaluation.json", "forecast_examples.json"):
+        assert (folder / name).read_bytes() == (trained_run / name).read_bytes(), name
+
+
 def test_saved_model_takes_raw_windows_and_matches_keras(trained_run, tmp_path):
     import keras
     import tensorflow as tf
