@@ -22,7 +22,6 @@ from kerazoo.checksums import sha256_file
 from kerazoo.errors import KerazooError
 from kerazoo.recipes.run_dir import atomic_write_bytes, atomic_write_json
 
-
 #: Files of a finished run that ``export --format preset`` copies into the preset folder.
 PRESET_ARTEFACTS = ("metrics.csv", "evaluation.json", "forecast_examples.json")
 
