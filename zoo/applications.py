@@ -120,7 +120,11 @@ def keras_application(
     Args:
         architecture: the ``keras.applications`` function, e.g. ``"EfficientNetV2B0"``.
         input_shape: ``[H, W, 3]``, at least 32x32. Defaults to ``(224, 224, 3)``.
-        num_classes, include_top, pooling, dropout, name: as in ``zoo.build``.
+        num_classes: classes of the zoo head. Defaults to 1000.
+        include_top: add the zoo head (pooling, dropout, logits). Defaults to ``True``.
+        pooling: ``"avg"``/``"max"`` feature pooling without a top. Defaults to ``None``.
+        dropout: dropout before the logits. Defaults to ``None`` (the family's own).
+        name: the model's name.
     """
     if architecture not in _ARCHITECTURES.values():
         raise ConfigError(
