@@ -74,8 +74,8 @@ class ModelConfig:
         dropout: dropout before the classifier. Defaults to ``None`` (the model's own).
         freeze_backbone: train the head only (first fine-tuning phase).
         batchnorm_momentum: momentum of every BatchNormalization layer's moving statistics.
-            Defaults to ``None`` (the model's own, Keras's 0.99). Short runs want less (0.9):
-            statistics that lag the weights make inference worse than training.
+            Defaults to ``None`` (the model's own, Keras's 0.99). Rarely needed: the trainer
+            recomputes the statistics with the current weights (``train.precise_bn_batches``).
         options: extra keywords of the zoo builder (``drop_path_rate``, widths, ...), checked
             against its signature (``kerazoo info MODEL`` lists them). Defaults to ``{}``.
     """
@@ -109,6 +109,11 @@ class TrainConfig:
         unfreeze_learning_rate_factor: learning-rate factor after unfreezing.
         checkpoint_every: save a checkpoint every this many steps (and at each epoch end).
         steps_per_epoch: cap steps per epoch. Defaults to ``None`` (the whole split).
+        precise_bn_batches: after each epoch's steps, before validation (so also before the
+            final evaluation and export), set every BatchNormalization layer's moving statistics
+            to their average over this many fixed training batches with the current weights
+            ("precise BN"). Moving averages lag the weights: 2 epochs of digits trained to 0.91
+            tested at 0.156 without it. ``0`` turns it off. Defaults to 16.
     """
 
     epochs: int = 10
@@ -126,6 +131,7 @@ class TrainConfig:
     unfreeze_learning_rate_factor: float = 0.1
     checkpoint_every: int = 200
     steps_per_epoch: int | None = None
+    precise_bn_batches: int = 16
 
 
 @dataclass
@@ -356,6 +362,9 @@ def validate(config: ExperimentConfig) -> None:
                        ("train.checkpoint_every", config.train.checkpoint_every)):
         if value < 1:
             raise ConfigError(f"Config key '{key}' must be >= 1. Received: {value}")
+    if config.train.precise_bn_batches < 0:
+        raise ConfigError("Config key 'train.precise_bn_batches' must be >= 0 (0 = off). "
+                          f"Received: {config.train.precise_bn_batches}")
     if config.train.class_weight not in (None, "balanced"):
         raise _choice("train.class_weight", config.train.class_weight, ("balanced",))
     if not 0 <= config.data.validation_fraction < 1 or not 0 <= config.data.test_fraction < 1:

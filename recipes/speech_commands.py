@@ -115,7 +115,6 @@ class SpeechCommands(ClassificationTask):
     data_config = AudioDataConfig
     defaults = {
         "model.name": "bc_resnet1",
-        "model.batchnorm_momentum": 0.9,  # ~500 steps: 0.99 leaves the statistics behind
         "train.epochs": 40, "train.batch_size": 32, "train.learning_rate": 5e-3,
         "train.warmup_steps": 30, "data.augment": ["time_shift", "noise", "spec_augment"],
     }

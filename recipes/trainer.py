@@ -221,6 +221,7 @@ class Trainer:
         self.check_run_dir()
         state = self.build_state(data, plan, strategy)
         loss_fn = self.task.build_loss(data)
+        precise_bn = self.precise_bn(data, plan, strategy, state)
         manager, ckpt_dir = self.open_run_dir(state)  # the first write
         eval_batch = self.eval_function(state, loss_fn)
         rows = self._read_rows(self.work / "metrics.csv", self.first_epoch(state, plan))
@@ -242,6 +243,8 @@ class Trainer:
             epoch_started = time.monotonic()
             loss_sum, metric_sum, seen = self.run_epoch(data, plan, strategy, state, manager,
                                                         step_fn, epoch)
+            if precise_bn is not None:
+                precise_bn()  # statistics of these weights: validation, the checkpoint, the end
             val_loss, val_metric = self.validate(data, eval_batch)
             rows.append(self.epoch_row(plan, state, epoch, loss_sum, metric_sum, seen,
                                        val_loss, val_metric, time.monotonic() - epoch_started))
@@ -340,6 +343,40 @@ class Trainer:
         if latest:
             checkpoint.restore(latest).assert_existing_objects_matched()
         return State(model, inner, optimizer, step, checkpoint, latest)
+
+    def precise_bn(self, data, plan: Plan, strategy, state: State):
+        """``update()`` that recomputes the BatchNorm moving statistics over a fixed set of
+        ``train.precise_bn_batches`` training batches (see :mod:`~kerazoo.recipes.precise_bn`),
+        or ``None`` when off or the model has no trainable BatchNorm layer.
+
+        The batches (epoch 0's first ones, augmented as in training) are built and cached once:
+        rebuilding a pipeline per call costs ~1 s, a cached pass ~0.1 s. Every worker runs it
+        (the statistics are reduced across replicas), and the same batches on every run keep a
+        resumed run identical to an uninterrupted one.
+        """
+        from kerazoo.recipes.precise_bn import PreciseBatchNorm
+
+        count = min(self.config.train.precise_bn_batches, plan.steps_per_epoch)
+        if count < 1:
+            return None
+        precise = PreciseBatchNorm(state.model, strategy)
+        if not precise.layers:
+            return None
+
+        def dataset_fn(context):
+            return self.task.build_inputs(
+                data, "train", context, per_replica_batch=plan.per_replica, training=True,
+                epoch=0, take_global_steps=count,
+                deterministic=self.config.runtime.deterministic,
+            ).cache()
+
+        batches = strategy.distribute_datasets_from_function(dataset_fn)
+
+        def update():
+            # One more than there are, so each pass reads to the end and the cache is complete.
+            return precise.update(batches, num_batches=count + 1)
+
+        return update
 
     def _all_trainable(self, model, inner) -> list:
         """Every variable any phase trains (the optimizer needs slots for all of them)."""
