@@ -152,7 +152,8 @@ class SentimentAnalysis(ClassificationTask):
     input_kind = "text"
     data_config = TextDataConfig
     defaults = {"model.name": "bilstm_text_classifier", "train.epochs": 10,
-                "train.batch_size": 32, "train.learning_rate": 3e-3, "train.warmup_steps": 20}
+                "train.batch_size": 32, "train.learning_rate": 3e-3, "train.warmup_steps": 20,
+                "train.early_stopping_patience": 2}
 
     def zoo_model_name(self) -> str:
         return ALIASES.get(self.config.model.name, self.config.model.name)

@@ -117,6 +117,7 @@ class SpeechCommands(ClassificationTask):
         "model.name": "bc_resnet1",
         "train.epochs": 40, "train.batch_size": 32, "train.learning_rate": 5e-3,
         "train.warmup_steps": 30, "data.augment": ["time_shift", "noise", "spec_augment"],
+        "train.early_stopping_patience": 5,
     }
 
     @property
