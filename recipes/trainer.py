@@ -391,7 +391,7 @@ class Trainer:
         if not getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)():
             return flag
         value = strategy.run(lambda: tf.constant(1.0 if flag else 0.0))
-        return float(strategy.reduce(tf.distribute.ReduceOp.MAX, value, None)) > 0
+        return float(strategy.reduce(tf.distribute.ReduceOp.SUM, value, None)) > 0
 
     def precise_bn(self, data, plan: Plan, strategy, state: State):
         """``update()`` that recomputes the BatchNorm moving statistics over a fixed set of
