@@ -244,6 +244,54 @@ class SentimentAnalysis(ClassificationTask):
             report["pretrained_vector_coverage"] = data.vector_coverage
         return report
 
+    def train_baseline(self, data: TextData) -> dict:
+        """Train the TF-IDF 1-2-gram + L2-regularised linear baseline on the training texts.
+
+        Seconds, trained before the neural model, so the report always shows whether the neural
+        model earned its time: on the issue's held-out short human posts TF-IDF + logistic
+        regression reached macro-F1 0.733 where a BiLSTM from scratch reached 0.687. Adam 1e-2,
+        batch 32, at most 10 epochs, early stopping on validation loss (patience 2) with the best
+        weights restored.
+
+        Returns:
+            ``{"model": "tfidf_linear", "accuracy", "macro_f1"}`` on test, the same on
+            validation (``val_accuracy``, ``val_macro_f1``), ``epochs`` and ``seconds``.
+        """
+        import time
+
+        import keras
+
+        from kerazoo.recipes.evaluation import classification_report
+        from kerazoo.zoo.text import tfidf_linear_classifier
+
+        started = time.monotonic()
+        texts, labels = self.split_arrays(data, "train")
+        keras.utils.set_random_seed(self.config.runtime.seed)
+        model = tfidf_linear_classifier(texts, num_classes=len(data.class_names))
+        model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        validation = None
+        callbacks = []
+        if data.sizes.get("validation"):
+            validation = self.split_arrays(data, "validation")
+            callbacks.append(keras.callbacks.EarlyStopping(patience=2,
+                                                           restore_best_weights=True))
+        history = model.fit(self.model_input(texts), labels, batch_size=32, epochs=10,
+                            validation_data=(self.model_input(validation[0]), validation[1])
+                            if validation else None, callbacks=callbacks, verbose=0)
+        report = {"model": "tfidf_linear"}
+        for split, prefix in (("validation", "val_"), ("test", "")):
+            if not data.sizes.get(split):
+                continue
+            features, truth = self.split_arrays(data, split)
+            probabilities = self.predict(model, features)
+            metrics = classification_report(truth, probabilities, data.class_names)
+            report[f"{prefix}accuracy"] = metrics["accuracy"]
+            report[f"{prefix}macro_f1"] = metrics["macro_f1"]
+        report["epochs"] = len(history.history["loss"])
+        report["seconds"] = round(time.monotonic() - started, 2)
+        return report
+
     def read_inputs(self, model, inputs):
         return list(inputs)
 

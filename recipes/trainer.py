@@ -231,6 +231,7 @@ class Trainer:
         manager, ckpt_dir = self.open_run_dir(state)  # the first write
         eval_batch = self.eval_function(state, loss_fn)
         validation = self.validation_batches(data)
+        baseline = self.train_baseline(data)
         rows = self._read_rows(self.work / "metrics.csv", self.first_epoch(state, plan))
         writer = self._summary_writer()
         self._say(
@@ -279,7 +280,7 @@ class Trainer:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
             return {}
         return self.finish(state.model, data, time.monotonic() - started,
-                           stopper.summary() if stopper is not None else None)
+                           stopper.summary() if stopper is not None else None, baseline)
 
     # ----- before anything is written -----
     def set_up(self):
@@ -620,8 +621,43 @@ class Trainer:
         atomic_write_text(path, buffer.getvalue())
 
     # ----- the end -----
+    def train_baseline(self, data) -> dict[str, Any] | None:
+        """The task's cheap baseline (``task.train_baseline(data)``, e.g. TF-IDF + linear for
+        text), trained first on the chief; ``None`` when the task has none."""
+        train_baseline = getattr(self.task, "train_baseline", None)
+        if train_baseline is None or not self.chief:
+            return None
+        baseline = train_baseline(data)
+        shown = ", ".join(f"{key} {value:.4f}" for key, value in baseline.items()
+                          if key.startswith("val_"))
+        self._say(f"Baseline {baseline['model']}: {shown or 'trained'} "
+                  f"({baseline['seconds']:.1f} s).")
+        return baseline
+
+    def compare_with_baseline(self, model, data, report, baseline) -> str:
+        """Add the validation scores to ``baseline`` and return the verdict line."""
+        key = "macro_f1" if "val_macro_f1" in baseline else "accuracy"
+        if f"val_{key}" not in baseline:
+            return (f"Baseline {baseline['model']} (no validation split): test {key} "
+                    f"{baseline.get(key, float('nan')):.4f} vs {report.get(key, float('nan')):.4f}.")
+        ours = self.task.evaluate(model, data, "validation")[key]  # one pass, no plots
+        theirs = baseline[f"val_{key}"]
+        baseline["model_val_" + key] = ours
+        name = self.config.model.name
+        if theirs > ours:
+            baseline["verdict"] = "baseline"
+            return (f"WARNING: the baseline {baseline['model']} beats {name} on validation "
+                    f"({key} {theirs:.4f} vs {ours:.4f}; test {baseline.get(key, 0):.4f} vs "
+                    f"{report.get(key, 0):.4f}): the neural model did not earn its time; "
+                    "prefer the baseline or change the model.")
+        baseline["verdict"] = "model"
+        return (f"{name} beats the baseline {baseline['model']} on validation ({key} "
+                f"{ours:.4f} vs {theirs:.4f}; test {report.get(key, 0):.4f} vs "
+                f"{baseline.get(key, 0):.4f}).")
+
     def finish(self, model, data, train_seconds: float,
-               early_stopping: dict[str, Any] | None = None) -> dict[str, Any]:
+               early_stopping: dict[str, Any] | None = None,
+               baseline: dict[str, Any] | None = None) -> dict[str, Any]:
         """Save, evaluate on test, plot, write the card, export; then rename the run directory."""
         from kerazoo.recipes import evaluation, export, model_card
 
@@ -634,11 +670,18 @@ class Trainer:
         report["train_seconds"] = round(train_seconds, 2)
         if early_stopping is not None:
             report["early_stopping"] = early_stopping
+        sections = dict(self.task.card_sections(data))
+        verdict = ""
+        if baseline is not None:
+            verdict = self.compare_with_baseline(model, data, report, baseline)
+            baseline["verdict_line"] = verdict
+            report["baseline"] = baseline
+            sections["details"] = (f"**Baseline**: {verdict}\n\n" + sections.get("details", ""))
         atomic_write_json(work / "evaluation.json", report)
         evaluation.plot_training_curves(work / "metrics.csv", work / "training_curves.png",
                                         self.task.train_metric_name)
         model_card.write(work, self.config, data, report, self.task.input_description(data),
-                         self.task.card_sections(data))
+                         sections)
         marks.append(("plots+card", time.monotonic()))
         if self.export:
             export.export_saved_model(self.task, model, data.class_names, work)
@@ -647,6 +690,8 @@ class Trainer:
             f"{name} {end - begin:.1f} s" for (_, begin), (name, end) in zip(marks, marks[1:])))
         work.rename(self.run_dir)
         self._say(f"Test {headline_line(self.task, report)} — run directory {self.run_dir}")
+        if verdict:
+            self._say(verdict)
         return report
 
 

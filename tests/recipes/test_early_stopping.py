@@ -51,7 +51,8 @@ def test_sentiment_stops_after_patience_and_restores_the_best_epoch(tmp_path):
 
     with open(tmp_path / "run" / "metrics.csv", newline="") as stream:
         val_losses = [float(row["val_loss"]) for row in csv.DictReader(stream)]
-    stopping = json.loads((tmp_path / "run" / "evaluation.json").read_text())["early_stopping"]
+    report = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    stopping = report["early_stopping"]
     best = int(np.argmin(val_losses)) + 1
     assert stopping["best_epoch"] == best
     assert stopping["stopped_epoch"] == best + 2 == len(val_losses) < 15, (stopping, val_losses)
@@ -68,3 +69,11 @@ def test_sentiment_stops_after_patience_and_restores_the_best_epoch(tmp_path):
         count += int(labels.shape[0])
     assert total / count == pytest.approx(val_losses[best - 1], rel=1e-4)
     assert total / count < val_losses[-1]
+
+    # The TF-IDF + linear baseline was trained first and is reported beside the model.
+    baseline = report["baseline"]
+    assert baseline["model"] == "tfidf_linear" and baseline["verdict"] in ("model", "baseline")
+    for key in ("accuracy", "macro_f1", "val_accuracy", "val_macro_f1", "model_val_macro_f1"):
+        assert 0.0 <= baseline[key] <= 1.0, key
+    card = (tmp_path / "run" / "model_card.md").read_text()
+    assert "**Baseline**" in card and baseline["verdict_line"] in card
