@@ -257,40 +257,15 @@ class SentimentAnalysis(ClassificationTask):
             ``{"model": "tfidf_linear", "accuracy", "macro_f1"}`` on test, the same on
             validation (``val_accuracy``, ``val_macro_f1``), ``epochs`` and ``seconds``.
         """
-        import time
-
         import keras
 
-        from kerazoo.recipes.evaluation import classification_report
+        from kerazoo.recipes.classification import fit_baseline
         from kerazoo.zoo.text import tfidf_linear_classifier
 
-        started = time.monotonic()
-        texts, labels = self.split_arrays(data, "train")
         keras.utils.set_random_seed(self.config.runtime.seed)
+        texts, _ = self.split_arrays(data, "train")
         model = tfidf_linear_classifier(texts, num_classes=len(data.class_names))
-        model.compile(optimizer=keras.optimizers.Adam(1e-2),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        validation = None
-        callbacks = []
-        if data.sizes.get("validation"):
-            validation = self.split_arrays(data, "validation")
-            callbacks.append(keras.callbacks.EarlyStopping(patience=2,
-                                                           restore_best_weights=True))
-        history = model.fit(self.model_input(texts), labels, batch_size=32, epochs=10,
-                            validation_data=(self.model_input(validation[0]), validation[1])
-                            if validation else None, callbacks=callbacks, verbose=0)
-        report = {"model": "tfidf_linear"}
-        for split, prefix in (("validation", "val_"), ("test", "")):
-            if not data.sizes.get(split):
-                continue
-            features, truth = self.split_arrays(data, split)
-            probabilities = self.predict(model, features)
-            metrics = classification_report(truth, probabilities, data.class_names)
-            report[f"{prefix}accuracy"] = metrics["accuracy"]
-            report[f"{prefix}macro_f1"] = metrics["macro_f1"]
-        report["epochs"] = len(history.history["loss"])
-        report["seconds"] = round(time.monotonic() - started, 2)
-        return report
+        return fit_baseline(self, data, model, "tfidf_linear")
 
     def read_inputs(self, model, inputs):
         return list(inputs)
