@@ -220,3 +220,46 @@ class ClassificationTask(Task):
                        "matrix in\n`confusion_matrix.png`, the training curves in "
                        "`training_curves.png`.",
         }
+
+
+def fit_baseline(task: ClassificationTask, data: PreparedData, model, name: str,
+                 learning_rate: float = 1e-2) -> dict[str, Any]:
+    """Train a cheap baseline ``model`` with ``model.fit`` and score it like the recipe's model.
+
+    Adam at ``learning_rate``, batch 32, at most 10 epochs, early stopping on validation loss
+    (patience 2) with the best weights restored. Runs outside the training strategy, on the
+    chief only (the trainer calls a task's ``train_baseline`` there).
+
+    Returns:
+        ``{"model": name, "accuracy", "macro_f1"}`` on test, ``val_accuracy`` and
+        ``val_macro_f1`` on validation, ``epochs`` and ``seconds``.
+    """
+    import time
+
+    import keras
+
+    from kerazoo.recipes.evaluation import classification_report
+
+    started = time.monotonic()
+    features, labels = task.split_arrays(data, "train")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    validation, callbacks = None, []
+    if data.sizes.get("validation"):
+        val_features, val_labels = task.split_arrays(data, "validation")
+        validation = (task.model_input(val_features), val_labels)
+        callbacks.append(keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True))
+    history = model.fit(task.model_input(features), labels, batch_size=32, epochs=10,
+                        validation_data=validation, callbacks=callbacks, verbose=0)
+    report: dict[str, Any] = {"model": name}
+    for split, prefix in (("validation", "val_"), ("test", "")):
+        if not data.sizes.get(split):
+            continue
+        split_features, truth = task.split_arrays(data, split)
+        metrics = classification_report(truth, task.predict(model, split_features),
+                                        data.class_names)
+        report[f"{prefix}accuracy"] = metrics["accuracy"]
+        report[f"{prefix}macro_f1"] = metrics["macro_f1"]
+    report["epochs"] = len(history.history["loss"])
+    report["seconds"] = round(time.monotonic() - started, 2)
+    return report

@@ -74,8 +74,8 @@ class ModelConfig:
         dropout: dropout before the classifier. Defaults to ``None`` (the model's own).
         freeze_backbone: train the head only (first fine-tuning phase).
         batchnorm_momentum: momentum of every BatchNormalization layer's moving statistics.
-            Defaults to ``None`` (the model's own, Keras's 0.99). Short runs want less (0.9):
-            statistics that lag the weights make inference worse than training.
+            Defaults to ``None`` (the model's own, Keras's 0.99). Rarely needed: the trainer
+            recomputes the statistics with the current weights (``train.precise_bn_batches``).
         options: extra keywords of the zoo builder (``drop_path_rate``, widths, ...), checked
             against its signature (``kerazoo info MODEL`` lists them). Defaults to ``{}``.
     """
@@ -107,8 +107,21 @@ class TrainConfig:
         scale_learning_rate: multiply ``learning_rate`` by ``global_batch / 256`` (Goyal et al.).
         unfreeze_epoch: two-phase fine-tuning: with a frozen backbone, unfreeze it at this epoch.
         unfreeze_learning_rate_factor: learning-rate factor after unfreezing.
-        checkpoint_every: save a checkpoint every this many steps (and at each epoch end).
+        checkpoint_seconds: save a checkpoint at the first epoch end at least this many
+            seconds after the last one, and always at the end of training (a crash loses at
+            most about this much training). ``0``: at every epoch end. Defaults to 60.
+        checkpoint_every: also save every this many steps (within epochs). Defaults to
+            ``None`` (time-based only; a checkpoint per epoch cost ~0.3 s on a 1-s epoch).
         steps_per_epoch: cap steps per epoch. Defaults to ``None`` (the whole split).
+        precise_bn_batches: after each epoch's steps, before validation (so also before the
+            final evaluation and export), set every BatchNormalization layer's moving statistics
+            to their average over this many fixed training batches with the current weights
+            ("precise BN"). Moving averages lag the weights: 2 epochs of digits trained to 0.91
+            tested at 0.156 without it. ``0`` turns it off. Defaults to 16.
+        early_stopping_patience: stop after this many epochs without a lower validation loss
+            and restore the weights of the best epoch (kept in the checkpoint, so a crash does
+            not lose them); ``epochs`` is then a maximum. Defaults to ``None`` (off; recipes
+            set their own).
     """
 
     epochs: int = 10
@@ -124,8 +137,11 @@ class TrainConfig:
     scale_learning_rate: bool = False
     unfreeze_epoch: int | None = None
     unfreeze_learning_rate_factor: float = 0.1
-    checkpoint_every: int = 200
+    checkpoint_seconds: float = 60.0
+    checkpoint_every: int | None = None
     steps_per_epoch: int | None = None
+    precise_bn_batches: int = 16
+    early_stopping_patience: int | None = None
 
 
 @dataclass
@@ -353,9 +369,20 @@ def validate(config: ExperimentConfig) -> None:
         raise _choice("runtime.precision", config.runtime.precision, PRECISIONS)
     for key, value in (("train.epochs", config.train.epochs),
                        ("train.batch_size", config.train.batch_size),
-                       ("train.checkpoint_every", config.train.checkpoint_every)):
+                       ("train.checkpoint_every", 1 if config.train.checkpoint_every is None
+                        else config.train.checkpoint_every)):
         if value < 1:
             raise ConfigError(f"Config key '{key}' must be >= 1. Received: {value}")
+    patience = config.train.early_stopping_patience
+    if patience is not None and patience < 1:
+        raise ConfigError("Config key 'train.early_stopping_patience' must be >= 1 or null "
+                          f"(off). Received: {patience}")
+    if config.train.checkpoint_seconds < 0:
+        raise ConfigError("Config key 'train.checkpoint_seconds' must be >= 0. Received: "
+                          f"{config.train.checkpoint_seconds}")
+    if config.train.precise_bn_batches < 0:
+        raise ConfigError("Config key 'train.precise_bn_batches' must be >= 0 (0 = off). "
+                          f"Received: {config.train.precise_bn_batches}")
     if config.train.class_weight not in (None, "balanced"):
         raise _choice("train.class_weight", config.train.class_weight, ("balanced",))
     if not 0 <= config.data.validation_fraction < 1 or not 0 <= config.data.test_fraction < 1:

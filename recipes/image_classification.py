@@ -186,7 +186,8 @@ class ImageClassification(ClassificationTask):
     augmentations = AUGMENTATIONS
     data_config = ImageDataConfig
     defaults = {"train.epochs": 25, "train.batch_size": 32, "train.learning_rate": 3e-3,
-                "train.warmup_steps": 20, "data.augment": ["translate"]}
+                "train.warmup_steps": 20, "data.augment": ["translate"],
+                "train.early_stopping_patience": 5}
 
     # ----- data -----
     def _augment(self):

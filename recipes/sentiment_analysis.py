@@ -152,7 +152,8 @@ class SentimentAnalysis(ClassificationTask):
     input_kind = "text"
     data_config = TextDataConfig
     defaults = {"model.name": "bilstm_text_classifier", "train.epochs": 10,
-                "train.batch_size": 32, "train.learning_rate": 3e-3, "train.warmup_steps": 20}
+                "train.batch_size": 32, "train.learning_rate": 3e-3, "train.warmup_steps": 20,
+                "train.early_stopping_patience": 2}
 
     def zoo_model_name(self) -> str:
         return ALIASES.get(self.config.model.name, self.config.model.name)
@@ -242,6 +243,29 @@ class SentimentAnalysis(ClassificationTask):
         if data.vector_coverage is not None:
             report["pretrained_vector_coverage"] = data.vector_coverage
         return report
+
+    def train_baseline(self, data: TextData) -> dict:
+        """Train the TF-IDF 1-2-gram + L2-regularised linear baseline on the training texts.
+
+        Seconds, trained before the neural model, so the report always shows whether the neural
+        model earned its time: on the issue's held-out short human posts TF-IDF + logistic
+        regression reached macro-F1 0.733 where a BiLSTM from scratch reached 0.687. Adam 1e-2,
+        batch 32, at most 10 epochs, early stopping on validation loss (patience 2) with the best
+        weights restored.
+
+        Returns:
+            ``{"model": "tfidf_linear", "accuracy", "macro_f1"}`` on test, the same on
+            validation (``val_accuracy``, ``val_macro_f1``), ``epochs`` and ``seconds``.
+        """
+        import keras
+
+        from kerazoo.recipes.classification import fit_baseline
+        from kerazoo.zoo.text import tfidf_linear_classifier
+
+        keras.utils.set_random_seed(self.config.runtime.seed)
+        texts, _ = self.split_arrays(data, "train")
+        model = tfidf_linear_classifier(texts, num_classes=len(data.class_names))
+        return fit_baseline(self, data, model, "tfidf_linear")
 
     def read_inputs(self, model, inputs):
         return list(inputs)

@@ -97,3 +97,21 @@ def test_model_options_are_checked_against_the_builder_with_a_close_name():
                                           r"'drop_path' \(did you mean 'drop_path_rate'\?\)"):
         resolve_config("image_classification", None, ["model.name=resnet20",
                                                       "model.options.drop_path=0.1"])
+
+
+def test_issue19_training_keys_defaults_and_bad_values():
+    image = resolve_config("image_classification", None, [])
+    assert image.train.precise_bn_batches == 16 and image.train.checkpoint_seconds == 60.0
+    assert image.train.checkpoint_every is None and image.train.early_stopping_patience == 5
+    assert resolve_config("sentiment_analysis", None, []).train.early_stopping_patience == 2
+    speech = resolve_config("speech_commands", None, [])
+    assert speech.train.early_stopping_patience == 5 and speech.model.batchnorm_momentum is None
+    off = resolve_config("image_classification", None, ["train.early_stopping_patience=null",
+                                                        "train.precise_bn_batches=0"])
+    assert off.train.early_stopping_patience is None and off.train.precise_bn_batches == 0
+    for override, text in (("train.precise_bn_batches=-1", "precise_bn_batches"),
+                           ("train.early_stopping_patience=0", "early_stopping_patience"),
+                           ("train.checkpoint_seconds=-5", "checkpoint_seconds"),
+                           ("train.checkpoint_every=0", "checkpoint_every")):
+        with pytest.raises(ConfigError, match=text):
+            resolve_config("image_classification", None, [override])

@@ -99,3 +99,29 @@ def test_sigkill_mid_epoch_then_rerun_resumes_to_the_same_weights(tmp_path):
         np.testing.assert_array_equal(a, b)
     rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
     assert len(rows) == 3  # header + one row per epoch, none duplicated by the resume
+
+
+def test_sigkill_with_early_stopping_resumes_to_the_same_best_weights(tmp_path):
+    """The early-stopping state and best weights live in the checkpoint: killed after a best
+    epoch was recorded, the re-run stops at the same epoch and restores the same weights."""
+    settings = [*SETTINGS[1:], "train.epochs=8", "train.early_stopping_patience=1",
+                "train.learning_rate=0.05", "train.warmup_steps=0"]
+
+    def run(run_dir, weights, **env):
+        return subprocess.run(
+            [sys.executable, str(DRIVER), str(run_dir), str(weights), *settings],
+            env=_env(**env), capture_output=True, text=True, timeout=300,
+        )
+
+    killed = run(tmp_path / "run", tmp_path / "resumed.npz", KERAZOO_TEST_KILL_AT_STEP="9")
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    resumed = run(tmp_path / "run", tmp_path / "resumed.npz")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    straight = run(tmp_path / "straight", tmp_path / "straight.npz")
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    reports = [json.loads((tmp_path / name / "evaluation.json").read_text())
+               for name in ("run", "straight")]
+    assert reports[0]["early_stopping"] == reports[1]["early_stopping"]
+    assert reports[0]["early_stopping"]["best_epoch"] >= 1
+    for a, b in zip(_weights(tmp_path / "resumed.npz"), _weights(tmp_path / "straight.npz")):
+        np.testing.assert_array_equal(a, b)

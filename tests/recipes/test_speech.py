@@ -84,6 +84,11 @@ def test_run_report_has_recall_and_detection_metrics(trained_run):
     for key in ("accuracy", "recall/yes", "recall/_silence_", "far/stop", "frr/stop"):
         assert 0.0 <= report[key] <= 1.0
     assert 0.0 <= report["eer/yes"] <= 1.0 and "mean_eer" in report
+    # The log-mel + linear baseline is trained first and reported beside the model.
+    baseline = report["baseline"]
+    assert baseline["model"] == "logmel_linear" and baseline["verdict"] in ("model", "baseline")
+    assert 0.0 <= baseline["accuracy"] <= 1.0 and 0.0 <= baseline["val_accuracy"] <= 1.0
+    assert baseline["verdict_line"] in (trained_run / "model_card.md").read_text()
 
 
 def test_equal_error_rate_on_known_scores():
