@@ -21,3 +21,7 @@ class ConfigError(KerazooError, ValueError):
 
 class DataError(KerazooError, ValueError):
     """Unreadable, malformed or inconsistent input data."""
+
+
+class TrainingDivergedError(KerazooError, ArithmeticError):
+    """Training produced a NaN or infinite loss: nothing is evaluated, exported or published."""

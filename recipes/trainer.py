@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from kerazoo import compat
-from kerazoo.errors import ConfigError, DataError, KerazooError
+from kerazoo.errors import ConfigError, DataError, KerazooError, TrainingDivergedError
 from kerazoo.recipes import config as config_lib
 from kerazoo.recipes.run_dir import atomic_write_json, atomic_write_text, partial_path
 
@@ -155,6 +155,36 @@ def _total(values) -> float:
     return float(tf.add_n(values)) if values else 0.0
 
 
+def check_finite_losses(losses, *, first_step: int, epoch: int, last_finite: float | None,
+                        work: Path) -> None:
+    """Stop a run whose loss became NaN or infinite, naming the step and the last finite loss.
+
+    One host read-back of the epoch's step losses (not one per step). Nothing after a
+    non-finite step is trusted: the epoch's checkpoint is not written, so the run directory keeps
+    the last finite checkpoint, and nothing is evaluated, exported or published.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    if not losses:
+        return
+    values = tf.stack(losses).numpy()
+    bad = np.flatnonzero(~np.isfinite(values))
+    if not len(bad):
+        return
+    index = int(bad[0])
+    if index:
+        last_finite = float(values[index - 1])
+    before = "none" if last_finite is None else f"{last_finite:.4g}"
+    raise TrainingDivergedError(
+        f"training diverged: the loss became {values[index]} at step {first_step + index} "
+        f"(epoch {epoch + 1}); the last finite loss was {before}. Nothing was evaluated or "
+        f"exported ({work} keeps the last checkpoint from before it). Lower "
+        "train.learning_rate or check the data for extreme values, then train into a new "
+        "--run-dir (or delete that folder)."
+    )
+
+
 def _current_lr(optimizer, step: int) -> float:
     """The rate the last of ``step`` steps used (``optimizer.learning_rate`` is the next one's:
     at a two-phase boundary it would report the unfrozen rate for the frozen epoch)."""
@@ -254,7 +284,8 @@ class Trainer:
                     compiled_for = [id(v) for v in trainable]
                 epoch_started = time.monotonic()
                 loss_sum, metric_sum, seen = self.run_epoch(data, plan, strategy, state,
-                                                            manager, step_fn, epoch)
+                                                            manager, step_fn, epoch,
+                                                            float(rows[-1]["loss"]) if rows else None)
                 if precise_bn is not None:
                     precise_bn()  # statistics of these weights: validation, checkpoint, the end
                 val_loss, val_metric = self.validate(data, eval_batch, validation)
@@ -517,9 +548,11 @@ class Trainer:
 
         return train_step
 
-    def run_epoch(self, data, plan: Plan, strategy, state: State, manager, step_fn, epoch: int):
+    def run_epoch(self, data, plan: Plan, strategy, state: State, manager, step_fn, epoch: int,
+                  last_loss: float | None = None):
         """The rest of ``epoch`` (all of it unless resuming mid-epoch); ``(loss sum, metric
-        sum, steps run)``, summed once at the end (a read-back per step is a host sync)."""
+        sum, steps run)``, summed once at the end (a read-back per step is a host sync).
+        A NaN or infinite step loss stops the run (:func:`check_finite_losses`)."""
         import keras
 
         done = int(state.step.numpy()) - epoch * plan.steps_per_epoch
@@ -543,9 +576,13 @@ class Trainer:
             current = epoch * plan.steps_per_epoch + index + 1
             every = self.config.train.checkpoint_every
             if every and current % every == 0:
+                check_finite_losses(losses[-every:], first_step=current - len(losses[-every:]) + 1,
+                                    epoch=epoch, last_finite=last_loss, work=self.work)
                 manager.save(checkpoint_number=current)
             if bar is not None:
                 bar.update(index + 1, [("loss", float(loss))])
+        check_finite_losses(losses, first_step=epoch * plan.steps_per_epoch + done + 1,
+                            epoch=epoch, last_finite=last_loss, work=self.work)
         return _total(losses), _total(metrics), plan.steps_per_epoch - done
 
     def eval_function(self, state: State, loss_fn):

@@ -92,3 +92,21 @@ def test_cli_train_refuses_an_inf_before_writing_anything(tmp_path, capsys):
     assert code == 1 and err.count("\n") == 0
     assert "row 52, column 'value': 'inf' is not a finite float32 value" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv"]  # no run, no .run.partial
+
+
+@pytest.mark.tf_only
+def test_a_diverging_run_stops_with_one_line_and_publishes_nothing(tmp_path, capsys):
+    values = [f"{10 + 3 * math.sin(i / 2):.3f}" for i in range(160)]
+    (tmp_path / "m.csv").write_text(monthly_csv(values))
+    run = tmp_path / "run"
+    code = main(["train", "time_series_forecasting", "--data", f"csv:{tmp_path / 'm.csv'}",
+                 "--set", "data.timestamp_column=date", "--set", "data.targets=[value]",
+                 "--set", "data.lookback=24", "--set", "data.horizon=6", "--epochs", "2",
+                 "--set", "train.learning_rate=1e38", "--set", "train.schedule=constant",
+                 "--set", "train.optimizer=sgd", "--run-dir", str(run)])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.count("\n") == 0, err
+    assert "training diverged: the loss became" in err and "Lower train.learning_rate" in err
+    assert not run.exists()  # nothing published
+    partial = tmp_path / ".run.partial"
+    assert not (partial / "export").exists() and not (partial / "evaluation.json").exists()
