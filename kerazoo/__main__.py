@@ -1,6 +1,6 @@
 """``python -m kerazoo`` is the ``kerazoo`` command."""
 
-from kerazoo.cli import main
+from kerazoo.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -109,6 +109,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
 
 
+def entry() -> None:
+    """The ``kerazoo`` console command: :func:`main`, then exit with its code.
+
+    After a command that imported TensorFlow, the process ends without the interpreter's
+    teardown of TensorFlow (measured 2.6 s after a ``train``, against 0.17 s): every file kerazoo
+    writes is already closed and renamed into place, so only stdio and logging are flushed.
+    Python callers use :func:`main`, which returns.
+    """
+    code = main()
+    if "tensorflow" in sys.modules:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args) or 0)
