@@ -726,7 +726,7 @@ class Trainer:
         if self.export:
             export.export_saved_model(self.task, model, data.class_names, work)
         marks.append(("export", time.monotonic()))
-        log.info("finish: %s", ", ".join(
+        log.debug("finish: %s", ", ".join(
             f"{name} {end - begin:.1f} s" for (_, begin), (name, end) in zip(marks, marks[1:])))
         work.rename(self.run_dir)
         self._say(f"Test {headline_line(self.task, report)} — run directory {self.run_dir}")
