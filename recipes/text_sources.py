@@ -87,6 +87,16 @@ def _check_classes(class_names: list[str], where: str) -> None:
         )
 
 
+#: Label cells that mean "no label" (pandas' and spreadsheets' spellings), never a class.
+MISSING_LABELS = frozenset({"nan", "na", "n/a", "null", "none"})
+
+
+def _open_encoding(encoding: str) -> str:
+    """``utf-8-sig`` for UTF-8: a byte-order mark (Excel's "CSV UTF-8") is not part of the
+    first column's name."""
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
 def load_csv(path: str, *, text_column: str, label_column: str, split_column: str | None,
              class_names: list[str] | None, drop_bad_rows: bool, encoding: str,
              validation_fraction: float, test_fraction: float, seed: int) -> PreparedData:
@@ -96,7 +106,7 @@ def load_csv(path: str, *, text_column: str, label_column: str, split_column: st
         raise DataError(f"CSV file not found: {file}")
     texts, labels, splits, dropped = [], [], [], 0
     try:
-        with open(file, newline="", encoding=encoding) as stream:
+        with open(file, newline="", encoding=_open_encoding(encoding)) as stream:
             reader = csv.DictReader(stream)
             header = reader.fieldnames or []
             wanted = [text_column, label_column] + ([split_column] if split_column else [])
@@ -109,7 +119,10 @@ def load_csv(path: str, *, text_column: str, label_column: str, split_column: st
             for line, row in enumerate(reader, start=2):
                 text = (row.get(text_column) or "").strip()
                 label = (row.get(label_column) or "").strip()
-                problem = ("empty text" if not text else "empty label" if not label else None)
+                if label.lower() in MISSING_LABELS:
+                    label = ""
+                problem = ("empty text" if not text else "missing (empty or NaN) label"
+                           if not label else None)
                 if problem:
                     if drop_bad_rows:
                         dropped += 1
@@ -131,7 +144,7 @@ def load_csv(path: str, *, text_column: str, label_column: str, split_column: st
     except csv.Error as error:
         raise DataError(f"{file}: malformed CSV ({error}).") from None
     if dropped:
-        log.warning("%s: dropped %d row(s) with an empty text or label.", file, dropped)
+        log.warning("%s: dropped %d row(s) with an empty text or a missing label.", file, dropped)
     if not texts:
         raise DataError(f"{file}: no rows with a text and a label.")
     names = _class_names(labels, class_names)

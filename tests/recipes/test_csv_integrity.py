@@ -110,3 +110,69 @@ def test_a_diverging_run_stops_with_one_line_and_publishes_nothing(tmp_path, cap
     assert not run.exists()  # nothing published
     partial = tmp_path / ".run.partial"
     assert not (partial / "export").exists() and not (partial / "evaluation.json").exists()
+
+
+TEXT_OPTIONS = dict(text_column="text", label_column="label", split_column=None,
+                    class_names=None, encoding="utf-8", validation_fraction=0.2,
+                    test_fraction=0.2, seed=0)
+
+
+def _reviews(rows: int = 40) -> list[list[str]]:
+    return [[f"review number {i} was {'great' if i % 2 else 'awful'}",
+             "positive" if i % 2 else "negative"] for i in range(rows)]
+
+
+def _write_text_csv(path, rows, bom=False):
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["text", "label"])
+    writer.writerows(rows)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8"))
+
+
+@pytest.mark.tf_only
+def test_text_csv_reads_a_bom_and_treats_nan_labels_as_bad_rows(tmp_path):
+    from kerazoo.recipes.text_sources import load_csv as load_text_csv
+
+    rows = _reviews()
+    _write_text_csv(tmp_path / "bom.csv", rows, bom=True)
+    data = load_text_csv(tmp_path / "bom.csv", drop_bad_rows=False, **TEXT_OPTIONS)
+    assert data.class_names == ["negative", "positive"]
+    rows[5][1] = "NaN"
+    _write_text_csv(tmp_path / "nan.csv", rows)
+    with pytest.raises(DataError, match=r"nan.csv:7: missing \(empty or NaN\) label"):
+        load_text_csv(tmp_path / "nan.csv", drop_bad_rows=False, **TEXT_OPTIONS)
+    data = load_text_csv(tmp_path / "nan.csv", drop_bad_rows=True, **TEXT_OPTIONS)
+    assert data.class_names == ["negative", "positive"] and data.info["dropped_rows"] == 1
+
+
+TEXT_CELLS = st.sampled_from(["", "NaN", "nan", "null", "  ", "\u00e9t\u00e9", "\ufeffx",
+                              "inf", "positive", "negative", "a,b", 'say "hi"'])
+
+
+@pytest.mark.tf_only
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.tuples(st.integers(0, 39), st.integers(0, 1), TEXT_CELLS),
+                      min_size=1, max_size=6),
+       bom=st.booleans(), drop=st.booleans(), latin=st.booleans())
+def test_random_bad_text_cells_give_a_one_line_error_or_clean_classes(tmp_path, cells, bom,
+                                                                       drop, latin):
+    from kerazoo.recipes.text_sources import load_csv as load_text_csv
+
+    rows = _reviews()
+    for row, column, cell in cells:
+        rows[row][column] = cell
+    path = tmp_path / "t.csv"
+    _write_text_csv(path, rows, bom=bom)
+    if latin:  # a stray Latin-1 byte in a UTF-8 file
+        path.write_bytes(path.read_bytes().replace(b"review number 3 ", b"review num\xe9ro 3 "))
+    try:
+        data = load_text_csv(path, drop_bad_rows=drop, **TEXT_OPTIONS)
+    except DataError as error:
+        assert "\n" not in str(error) and str(error).startswith(str(path))
+        return
+    assert not {name.lower() for name in data.class_names} & {"nan", "null", "", "none"}
