@@ -141,6 +141,13 @@ class ClassificationTask(Task):
         else:
             inner = zoo.replace_head(self.init_base_model(trained), classes,
                                      dropout=cfg.dropout, freeze_backbone=cfg.freeze_backbone)
+            expected, given = tuple(inner.input_shape[1:]), tuple(features.shape[1:])
+            if len(expected) != len(given) or any(
+                    e is not None and g is not None and e != g for e, g in zip(expected, given)):
+                raise ConfigError(
+                    f"Config key 'model.init': {cfg.init} takes inputs of shape {expected}, but "
+                    f"{self.config.data.source} gives the model {given} after this recipe's "
+                    "preprocessing; fine-tune from a model made for this kind of data.")
         model = keras.Model(inputs, inner(features), name=f"{self.name}_{self.zoo_model_name()}")
         if cfg.freeze_backbone:
             zoo.set_backbone_trainable(inner, False)

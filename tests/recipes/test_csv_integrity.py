@@ -176,3 +176,15 @@ def test_random_bad_text_cells_give_a_one_line_error_or_clean_classes(tmp_path, 
         assert "\n" not in str(error) and str(error).startswith(str(path))
         return
     assert not {name.lower() for name in data.class_names} & {"nan", "null", "", "none"}
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize("init", ["preset:no_such_preset", "run:/no/such/run",
+                                  "preset:sentiment_bilstm_embedded"])  # wrong input shape
+def test_a_failed_init_writes_nothing(tmp_path, capsys, init):
+    run = tmp_path / "run"
+    code = main(["train", "image_classification", "--init", init, "--epochs", "1",
+                 "--run-dir", str(run)])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.count("\n") == 0, err
+    assert list(tmp_path.iterdir()) == []  # no run, no .run.partial/config.yaml to trip a rerun
