@@ -60,18 +60,58 @@ def classification_report(
                       .mean()),
         "num_examples": int(len(labels)),
     }
-    precision = np.diag(matrix) / np.maximum(matrix.sum(axis=0), 1)
-    recall = np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)
-    report["macro_precision"] = float(precision.mean())
-    report["macro_recall"] = float(recall.mean())
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    report["macro_f1"] = float(f1.mean())
-    for index, name in enumerate(class_names):
-        report[f"precision/{name}"] = float(precision[index])
-        report[f"recall/{name}"] = float(recall[index])
+    report.update(per_class_report(matrix, class_names))
     report["confusion_matrix"] = matrix.tolist()
     if run_dir is not None:
         plot_confusion_matrix(matrix, class_names, Path(run_dir) / "confusion_matrix.png")
+    return report
+
+
+UNDEFINED_POLICY = (
+    "a per-class value whose denominator is 0 is null (scikit-learn's zero_division=np.nan): "
+    "precision of a class never predicted, recall of a class with no examples, F1 = "
+    "2TP / (2TP + FP + FN) of a class neither present nor predicted; macro averages are over "
+    "the classes where the value is defined"
+)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
+
+
+def per_class_report(matrix: np.ndarray, class_names: list[str]) -> dict[str, Any]:
+    """Precision, recall and F1 per class and their macro averages from a confusion matrix,
+    with undefined values as ``None`` (and why) rather than 0, which would drag the averages.
+
+    Example:
+
+    >>> import numpy as np
+    >>> report = per_class_report(np.array([[3, 1, 0], [0, 2, 0], [0, 0, 0]]), ["a", "b", "c"])
+    >>> report["recall/c"], report["macro_recall"], report["undefined"]["c"]
+    (None, 0.875, 'no test examples and never predicted')
+    """
+    true_positive = np.diag(matrix).astype("float64")
+    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
+    precision, recall = _ratio(true_positive, predicted), _ratio(true_positive, actual)
+    f1 = _ratio(2 * true_positive, predicted + actual)
+    report: dict[str, Any] = {}
+    for key, values in (("precision", precision), ("recall", recall), ("f1", f1)):
+        defined = values[~np.isnan(values)]
+        report[f"macro_{key}"] = float(defined.mean()) if len(defined) else None
+    undefined = {}
+    for index, name in enumerate(class_names):
+        for key, values in (("precision", precision), ("recall", recall)):
+            value = values[index]
+            report[f"{key}/{name}"] = None if np.isnan(value) else float(value)
+        reasons = [text for text, missing in (("no test examples", actual[index] == 0),
+                                              ("never predicted", predicted[index] == 0))
+                   if missing]
+        if reasons:
+            undefined[name] = " and ".join(reasons)
+    if undefined:
+        report["undefined"] = undefined
+        report["undefined_policy"] = UNDEFINED_POLICY
     return report
 
 

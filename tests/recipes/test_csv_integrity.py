@@ -188,3 +188,19 @@ def test_a_failed_init_writes_nothing(tmp_path, capsys, init):
     err = capsys.readouterr().err.strip()
     assert code == 1 and err.count("\n") == 0, err
     assert list(tmp_path.iterdir()) == []  # no run, no .run.partial/config.yaml to trip a rerun
+
+
+def test_a_class_without_test_examples_is_undefined_not_zero():
+    from kerazoo.recipes.evaluation import classification_report
+
+    labels = np.array([0, 0, 1, 1, 1])  # class "c" has no test example and is never predicted
+    probabilities = np.eye(3)[[0, 1, 1, 1, 0]] * 0.9 + 0.1 / 3
+    report = classification_report(labels, probabilities, ["a", "b", "c"])
+    assert report["recall/c"] is None and report["precision/c"] is None
+    assert report["undefined"] == {"c": "no test examples and never predicted"}
+    assert "zero_division=np.nan" in report["undefined_policy"]
+    assert report["macro_recall"] == pytest.approx((0.5 + 2 / 3) / 2)  # over a and b only
+    assert report["macro_precision"] == pytest.approx((0.5 + 2 / 3) / 2)
+    import json
+
+    json.dumps(report, allow_nan=False)  # standard JSON: null, never NaN
