@@ -182,6 +182,23 @@ def export_saved_model(task, model, class_names: list[str], run_dir: Path) -> Pa
     return final
 
 
+def export_once(task, model, class_names: list[str], run_dir: Path) -> Path:
+    """A training run's export, made exactly once however often its finish is re-run.
+
+    A finish re-run after a kill finds what the killed one left: a complete version (renamed into
+    place with its ``export.json``) is kept, not exported again as a duplicate ``export/2``; a
+    temporary ``.export-*`` folder of an export killed half-way is removed.
+    """
+    export_root = Path(run_dir) / "export"
+    for stale in export_root.glob(".export-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    done = sorted(int(path.name) for path in export_root.glob("*")
+                  if path.name.isdigit() and (path / "export.json").is_file())
+    if done:
+        return export_root / str(done[0])
+    return export_saved_model(task, model, class_names, run_dir)
+
+
 def export_preset(task, model, run_dir: Path, class_names: list[str], *, name: str | None = None,
                   target: Path | None = None, extra: dict[str, Any] | None = None) -> Path:
     """Save a finished run as a zoo preset under ``run_dir/export/preset-NAME``.

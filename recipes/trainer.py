@@ -724,7 +724,7 @@ class Trainer:
                          sections)
         marks.append(("plots+card", time.monotonic()))
         if self.export:
-            export.export_saved_model(self.task, model, data.class_names, work)
+            export.export_once(self.task, model, data.class_names, work)
         marks.append(("export", time.monotonic()))
         log.debug("finish: %s", ", ".join(
             f"{name} {end - begin:.1f} s" for (_, begin), (name, end) in zip(marks, marks[1:])))

@@ -204,3 +204,30 @@ def test_a_class_without_test_examples_is_undefined_not_zero():
     import json
 
     json.dumps(report, allow_nan=False)  # standard JSON: null, never NaN
+
+
+@pytest.mark.tf_only
+def test_finish_rerun_after_a_kill_gives_one_export_and_no_temp_folders(tmp_path, capsys,
+                                                                        monkeypatch):
+    import pathlib
+
+    run = tmp_path / "run"
+    command = ["train", "image_classification", "--epochs", "1", "--run-dir", str(run),
+               "--set", "train.steps_per_epoch=2", "--set", "train.precise_bn_batches=0"]
+    real_rename = pathlib.Path.rename
+
+    def killed_before_publishing(self, target):  # the kill between export and run-dir renames
+        if str(self).endswith(".run.partial"):
+            raise KeyboardInterrupt
+        return real_rename(self, target)
+
+    monkeypatch.setattr(pathlib.Path, "rename", killed_before_publishing)
+    assert main(command) == 130
+    monkeypatch.setattr(pathlib.Path, "rename", real_rename)
+    partial = tmp_path / ".run.partial"
+    assert sorted(p.name for p in (partial / "export").iterdir()) == ["1"]
+    (partial / "export" / ".export-killed").mkdir()  # what a kill during an export leaves
+    assert main(command) == 0
+    assert sorted(p.name for p in (run / "export").iterdir()) == ["1"]
+    assert not partial.exists()
+    capsys.readouterr()
