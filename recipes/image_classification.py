@@ -287,10 +287,14 @@ class ImageClassification(ClassificationTask):
         from kerazoo.registry import registry
 
         shape, _ = data.feature_spec
+        inputs = keras.Input(shape, name="images")
+        if trained is not None and _rescales_inside(self.init_base_model(trained)):
+            # A preset that takes 0..255 pixels itself (simple_cnn_digits): rescaling here too
+            # would shrink its inputs a second time.
+            return inputs, keras.layers.Identity(name="rescale")(inputs)
         # The registry entry, not zoo.model_config: that one also reads every shipped preset.
         entry = registry("models").get(self.zoo_model_name())
         preprocessing = entry.metadata.get("preprocessing") or {}
-        inputs = keras.Input(shape, name="images")
         x = keras.layers.Rescaling(float(preprocessing.get("rescale") or 1.0), name="rescale")(
             inputs)
         mean, std = preprocessing.get("mean"), preprocessing.get("std")
@@ -329,3 +333,16 @@ class ImageClassification(ClassificationTask):
         from kerazoo.recipes.export import image_signatures
 
         return image_signatures(model, class_names)
+
+
+def _rescales_inside(zoo_model) -> bool:
+    """Whether the zoo model's backbone starts with its own ``Rescaling`` (raw pixels in)."""
+    import keras
+
+    try:
+        layers = zoo_model.get_layer("backbone").layers
+    except ValueError:
+        return False
+    first = next((layer for layer in layers if not isinstance(layer, keras.layers.InputLayer)),
+                 None)
+    return isinstance(first, keras.layers.Rescaling)

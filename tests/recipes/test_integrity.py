@@ -1,6 +1,7 @@
-"""Bad CSV cells never train a model: refused with one line naming file, row and column, or —
-with ``data.drop_bad_rows`` — made missing and counted; a byte-order mark is read transparently.
-Issue 20, items 1, 2 and 4 (forecasting's CSV source)."""
+"""Nothing wrong is ever published (issue 20): bad CSV cells are refused with one line naming file,
+row and column, or made missing and counted with ``data.drop_bad_rows``; a byte-order mark is read;
+NaN labels are never a class; a diverging run, a failed ``--init`` or a killed finish publishes
+nothing half-made; undefined per-class metrics are null, not zero."""
 
 from __future__ import annotations
 
@@ -231,3 +232,24 @@ def test_finish_rerun_after_a_kill_gives_one_export_and_no_temp_folders(tmp_path
     assert sorted(p.name for p in (run / "export").iterdir()) == ["1"]
     assert not partial.exists()
     capsys.readouterr()
+
+
+@pytest.mark.tf_only
+def test_fine_tuning_from_the_digits_preset_feeds_it_pixels_once_scaled(tmp_path):
+    import keras
+
+    from kerazoo import zoo
+    from kerazoo.recipes import api
+    from kerazoo.recipes.embedded import digits
+
+    config = api.resolve_config("image_classification", overrides=[
+        "model.init=preset:simple_cnn_digits", "model.freeze_backbone=true"])
+    task = api.get_task("image_classification")(config)
+    data = task.prepare_data()
+    model = task.build_model(data)
+    images = np.asarray(digits.load()["test"][0][:8], "float32")
+    backbone = zoo.from_preset("simple_cnn_digits").get_layer("backbone")
+    inner = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    features = keras.Model(model.inputs, inner.get_layer("backbone")(model.layers[1].output))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(features(images)),
+                               keras.ops.convert_to_numpy(backbone(images)), atol=1e-5)
