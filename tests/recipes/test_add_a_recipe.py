@@ -12,15 +12,22 @@ import pytest
 pytestmark = pytest.mark.tf_only
 
 
-def _register_recipe():
+@pytest.fixture
+def tabular_recipe():
+    """The walk-through recipe, registered for one test and removed after it: later tests (the
+    CLI's `list` against the shipped index) see the registries as the package ships them."""
+    from kerazoo.registry import registry
+
     name = "kerazoo_test_tabular_recipe"
-    if name not in sys.modules:  # the registry refuses a second registration of the name
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("tabular_recipe.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).with_name("tabular_recipe.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    yield module
+    # The registry has no public unregister (a package never needs one); tests clean up here.
+    registry("recipes")._entries.pop("tabular_classification", None)
+    sys.modules.pop(name, None)
 
 
 def _blobs_csv(path: Path) -> Path:
@@ -34,10 +41,9 @@ def _blobs_csv(path: Path) -> Path:
     return path
 
 
-def test_tabular_recipe_trains_evaluates_predicts_and_exports(tmp_path, capsys):
+def test_tabular_recipe_trains_evaluates_predicts_and_exports(tmp_path, capsys, tabular_recipe):
     from kerazoo.cli import main
 
-    _register_recipe()
     data, run = _blobs_csv(tmp_path / "blobs.csv"), tmp_path / "run"
     assert main(["train", "tabular_classification", "--data", f"csv:{data}", "--run-dir",
                  str(run), "--epochs", "8", "--batch-size", "16", "--set",
@@ -60,10 +66,9 @@ def test_tabular_recipe_trains_evaluates_predicts_and_exports(tmp_path, capsys):
         "high", "low", "mid"]
 
 
-def test_tabular_recipe_names_its_sources_on_a_bad_one(tmp_path, capsys):
+def test_tabular_recipe_names_its_sources_on_a_bad_one(tmp_path, capsys, tabular_recipe):
     from kerazoo.cli import main
 
-    _register_recipe()
     assert main(["train", "tabular_classification", "--data", "tfds:iris",
                  "--run-dir", str(tmp_path / "run")]) == 1
     assert "'tfds:iris' is not a source of tabular_classification; use csv:PATH" in \
