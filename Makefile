@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kerazoo-installed
 
-.PHONY: setup test test-tensorflow test-backends lint docs demo index wheel-check clean
+.PHONY: setup test test-heavy test-tensorflow test-backends lint docs demo index wheel-check clean
 
 setup: $(STAMP)
 
@@ -17,11 +17,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,jax,torch,docs,plots,progress,forecasting]"
 	touch $(STAMP)
 
-# The whole suite on TensorFlow, then everything backend-neutral on JAX and PyTorch.
+# The whole suite on TensorFlow (but the `heavy` ImageNet-size zoo sweep), then everything
+# backend-neutral on JAX and PyTorch.
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not heavy"
 	KERAS_BACKEND=jax $(PY) -m pytest -m "not slow and not multiprocess"
 	KERAS_BACKEND=torch $(PY) -m pytest -m "not slow and not multiprocess"
+
+# The full sweep of every keras.applications model (TensorFlow; about 10 minutes here).
+test-heavy: setup
+	$(PY) -m pytest -m heavy
 
 lint: setup
 	$(VENV)/bin/ruff check .

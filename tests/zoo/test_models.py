@@ -58,6 +58,7 @@ NAMES = zoo.list_models()
 # on every backend has one smoke case per family (build, forward, predict) below.
 PRETRAINED = {n for p in PRETRAINED_FAMILIES for n in registry("models").list(p)}
 PRETRAINED_SMOKE = ("efficientnetv2_b0", "mobilenetv3_small", "convnext_tiny")
+PRETRAINED_SMOKE_ALL = PRETRAINED_SMOKE
 if keras.backend.backend() == "jax":
     # JAX compiles every initializer once per new weight shape: the first EfficientNetV2-B0
     # build took 59 s of CPU here (ConvNeXt-T about 25 s), a second one 0.8 s. The quick JAX run
@@ -69,7 +70,15 @@ def _slow_if_pretrained(names):
     return [pytest.param(n, marks=[pytest.mark.slow] if n in PRETRAINED else []) for n in names]
 
 
-@pytest.mark.parametrize("name", _slow_if_pretrained(NAMES))
+def _pretrained_marks(name) -> list:
+    """The full sweep of a keras.applications model: `slow`, and `heavy` (outside CI's run, in
+    `make test-heavy`) except one model per family, so CI stays under its time budget."""
+    if name not in PRETRAINED:
+        return []
+    return [pytest.mark.slow] + ([] if name in PRETRAINED_SMOKE_ALL else [pytest.mark.heavy])
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_pretrained_marks(n)) for n in NAMES])
 def test_model_builds_runs_trains_and_round_trips(name, tmp_path):
     checks = ("structure", "forward", "train", "keras", "preset")
     run_model_test(name, checks=checks, workdir=tmp_path, **SMALL.get(name, {}))
@@ -105,7 +114,8 @@ EXPORT_QUICK = _first_of_each_family([n for n in NAMES if n not in HEAVY])
 
 @pytest.mark.tf_only
 @pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=[] if n in EXPORT_QUICK else [pytest.mark.slow]) for n in NAMES]
+    "name", [pytest.param(n, marks=[] if n in EXPORT_QUICK else
+                          [pytest.mark.slow, *_pretrained_marks(n)[1:]]) for n in NAMES]
 )
 def test_model_exports_a_savedmodel(name, tmp_path):
     run_model_test(name, checks=("export",), workdir=tmp_path, **SMALL.get(name, {}))
