@@ -24,11 +24,8 @@ import csv
 import json
 import os
 import selectors
-import signal
 import socket
 import struct
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,6 +33,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import serving_latency  # benchmarks/ is the script's folder: its Server is shared
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HEADER_TIMEOUT_S = 10.0
@@ -83,20 +81,11 @@ def bomb_png(side: int = 12000) -> bytes:
             + chunk(b"IEND", b""))
 
 
-class Server:
+class Server(serving_latency.Server):
+    """``kerazoo serve`` in a subprocess (the latency benchmark's), plus what abuse measures."""
+
     def __init__(self, export: Path, log: Path, *extra: str) -> None:
-        self.log = open(log, "wb")  # noqa: SIM115  (closed in stop())
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "kerazoo", "serve", str(export), "--rest-port", "0",
-             "--grpc-port", "0", "--poll-seconds", "0", *extra],
-            stdout=subprocess.PIPE, stderr=self.log,
-            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
-        )
-        line = self.process.stdout.readline().decode()
-        if "REST http" not in line:
-            raise SystemExit(f"server did not start, see {log}")
-        self.rest_port = int(line.split("REST http://127.0.0.1:")[1].split(",")[0])
-        self.grpc_port = int(line.rsplit(":", 1)[1])
+        super().__init__(export, log, *extra)
         self.url = f"http://127.0.0.1:{self.rest_port}/v1/models/default:predict"
 
     def rss_mib(self) -> float:
@@ -109,10 +98,6 @@ class Server:
     def open_files(self) -> int:
         return len(os.listdir(f"/proc/{self.process.pid}/fd"))
 
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(60)
-        self.log.close()
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
