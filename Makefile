@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip uninstall --quiet -y tensorflow-cpu 2>/dev/null || true
-	$(PY) -m pip install --quiet -e ".[dev,jax,torch,docs,plots,progress,forecasting]"
+	$(PY) -m pip install --quiet -e ".[dev,jax,torch,docs,plots,progress,forecasting,hub]"
 	touch $(STAMP)
 
 # The whole suite on TensorFlow (but the `heavy` ImageNet-size zoo sweep), then everything
