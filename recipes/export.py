@@ -233,6 +233,9 @@ def export_preset(task, model, run_dir: Path, class_names: list[str], *, name: s
         ),
         "license": "Apache-2.0 (weights); see the dataset's own license",
     }
+    if isinstance(report.get("baseline"), dict) and report["baseline"].get("verdict_line"):
+        # The card says whether the model earned its time against the recipe's baseline.
+        metadata["baseline"] = report["baseline"]["verdict_line"]
     metadata.update(extra or {})
     folder = zoo.save_to_preset(model, target or run_dir / "export" / f"preset-{name}",
                                 metadata=metadata, overwrite=True)

@@ -99,8 +99,10 @@ def convert_saved_model(
         hint = ("" if allow_select_tf_ops else
                 " (allow_select_tf_ops=True embeds TensorFlow ops that the Flex delegate runs)")
         raise KerazooError(
-            f"TFLite cannot convert {str(source)!r} (signatures {keys}): {detail}. Export a "
-            f"signature without them, for example one that takes decoded pixels{hint}."
+            f"TFLite cannot convert {str(source)!r} (signatures {keys}): {detail}. Convert "
+            f"a signature or model without them (signature_keys=: an image export's "
+            f"serving_default takes decoded pixels, not encoded bytes; a forecaster trained "
+            f"with data.calendar_features needs float64 ops TFLite lacks){hint}."
         ) from error
     output = Path(output_path)
     output.parent.mkdir(parents=True, exist_ok=True)

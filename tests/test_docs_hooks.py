@@ -36,7 +36,7 @@ def test_a_preset_folder_with_run_artefacts_gets_curves_and_a_confusion_matrix(t
     (folder / "evaluation.json").write_text(json.dumps({"confusion_matrix": [[3, 1], [0, 4]]}))
     presets = zoo_pages.load_presets(tmp_path)
     section = zoo_pages.recipe_section("image_classification", presets)
-    assert "### `demo_preset`" in section and "Test accuracy 0.75." in section
+    assert "### `demo_preset`" in section and "Test accuracy 0.7500." in section
     assert section.count("<svg") == 2 and "val_loss" in section and "<polyline" in section
     assert "<th>cat</th>" in section and ">4</td>" in section
     assert zoo_pages.recipe_section("speech_commands", presets) == ""

@@ -342,6 +342,7 @@ def model_card(model: keras.Model, info: dict[str, Any]) -> str:
             if metrics else ["n/a"]
         ),
         "",
+        *([f"Baseline: {info['baseline']}", ""] if info.get("baseline") else []),
         *(["## Notes", "", str(info["notes"]), ""] if info.get("notes") else []),
         "## License",
         "",

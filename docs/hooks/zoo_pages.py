@@ -53,7 +53,7 @@ def preset_metric(metadata: dict[str, Any]) -> str:
     metrics = metadata.get("metrics") or {}
     for name in PRIMARY_METRICS:
         if name in metrics:
-            return f"{name.removeprefix('test_')} {metrics[name]:g}"
+            return f"{name.removeprefix('test_')} {metrics[name]:.4f}"
     return ""
 
 
