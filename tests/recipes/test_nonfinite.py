@@ -205,3 +205,15 @@ def test_a_diverged_run_resumes_with_a_lower_learning_rate(tmp_path, capsys):
     assert change["step"] == 3
     assert change["changes"] == {"train.learning_rate": {"from": 1e-2, "to": 1e-32}}
     assert "learning_rate: 1.0e-32" in (run / "config.yaml").read_text()
+
+
+def test_on_nonfinite_is_checked_and_documented():
+    from kerazoo.errors import ConfigError
+    from kerazoo.recipes import api
+    from kerazoo.recipes.config import TrainConfig
+
+    assert api.resolve_config("image_classification", None, []).train.on_nonfinite == "stop"
+    with pytest.raises(ConfigError, match=r"'train.on_nonfinite' must be one of stop, skip_batch. "
+                                          r"Received: 'skip_batches' \(did you mean 'skip_batch'"):
+        api.resolve_config("time_series_forecasting", None, ["train.on_nonfinite=skip_batches"])
+    assert "on_nonfinite: what a training step" in TrainConfig.__doc__
