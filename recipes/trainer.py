@@ -12,7 +12,11 @@ command restores the latest and skips the batches already seen, so with op deter
 on the same weights as an uninterrupted run. After each epoch's steps, BatchNorm statistics are
 recomputed with the current weights (``train.precise_bn_batches``), then the model is validated;
 with ``train.early_stopping_patience`` training stops when validation loss stopped improving and
-the best epoch's weights are restored before the final evaluation and export.
+the best epoch's weights are restored before the final evaluation and export. A step whose loss
+or a gradient is NaN or infinite stops the run with one line (``train.on_nonfinite=stop``; the
+run directory keeps its last finite checkpoint, and a re-run with a lower
+``train.learning_rate`` resumes from it) or applies no update on any replica (``skip_batch``,
+counted per epoch in ``metrics.csv``).
 
 ``Trainer.run`` reads as its steps: ``set_up`` (strategy, seeds, determinism) → the task's
 ``prepare_data`` → ``plan`` (batch and step arithmetic) → ``check_run_dir`` → ``build_state``
@@ -183,7 +187,8 @@ def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, 
 
 
 def _rerun_hint(work: Path) -> str:
-    return (f"Nothing was evaluated or exported ({work} keeps the last finite checkpoint). Lower "
+    return (f"Nothing was evaluated or exported ({work} keeps the last finite checkpoint, if one "
+            "was written). Lower "
             "train.learning_rate (or check the data for extreme values) and re-run the same "
             "command with it changed, e.g. --set train.learning_rate=1e-4: it resumes from that "
             "checkpoint (or set train.on_nonfinite=skip_batch to skip such batches).")
