@@ -335,6 +335,53 @@ def test_finish_is_idempotent_after_a_crash_at_each_of_its_points(tmp_path, caps
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, name
 
 
+KILLER = """
+import os, signal, sys
+from pathlib import Path
+from kerazoo.recipes import export, run_dir
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if sys.argv[1] == "export hashing":  # the SavedModel is written in its .export-* temp folder
+    export.sha256_file = die
+else:  # evaluation.json's temp file is written, not yet renamed into place
+    real_replace = os.replace
+    run_dir.os.replace = lambda a, b: die() if Path(b).name == "evaluation.json" else real_replace(a, b)
+from kerazoo.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.tf_only
+@pytest.mark.slow
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("point", ["export hashing", "evaluation.json rename"])
+def test_finish_after_a_real_sigkill_publishes_one_clean_run(tmp_path, capsys, point):
+    import os
+    import subprocess
+    import sys
+
+    run, partial = tmp_path / "run", tmp_path / ".run.partial"
+    command = ["train", "image_classification", "--epochs", "1", "--run-dir", str(run),
+               "--set", "train.steps_per_epoch=2", "--set", "train.precise_bn_batches=0"]
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    env.update(KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    killed = subprocess.run([sys.executable, "-c", KILLER, point, *command], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    debris = [p.name for p in partial.rglob(".*") if p.name.startswith(".export-")
+              or p.name.endswith(".tmp")]
+    assert debris, "the kill left nothing to clean: the test would prove nothing"
+    assert main(command) == 0
+    capsys.readouterr()
+    assert not partial.exists()
+    assert sorted(p.name for p in (run / "export").iterdir()) == ["1"]
+    assert [p for p in run.rglob(".*") if p.name.startswith(".export-")
+            or p.name.endswith(".tmp")] == []
+    assert json.loads((run / "evaluation.json").read_text())["num_examples"] > 0
+
+
 @pytest.mark.tf_only
 def test_fine_tuning_from_the_digits_preset_feeds_it_pixels_once_scaled(tmp_path):
     import keras
