@@ -42,13 +42,17 @@ def _values(variables):
     return [np.array(v.numpy()) for v in variables if "float" in str(v.dtype)]
 
 
-@pytest.mark.parametrize("strategy", ["cpu", "mirrored"])
-def test_skip_batch_applies_nothing_for_a_non_finite_step_on_any_replica(tmp_path, strategy):
+@pytest.mark.parametrize("strategy,precision", [
+    ("cpu", "float32"), ("mirrored", "float32"),
+    ("mirrored", "mixed_float16")])  # a LossScaleOptimizer
+def test_skip_batch_applies_nothing_for_a_non_finite_step_on_any_replica(tmp_path, strategy,
+                                                                         precision):
     import tensorflow as tf
 
     task, data, plan, strat, state, step_fn = _trainer(tmp_path, [
-        f"runtime.strategy={strategy}", "train.on_nonfinite=skip_batch", "train.batch_size=8",
-        "train.optimizer=adam", "train.schedule=constant"])
+        f"runtime.strategy={strategy}", f"runtime.precision={precision}",
+        "train.on_nonfinite=skip_batch", "train.batch_size=8", "train.optimizer=adam",
+        "train.schedule=constant"])
     features, labels = next(iter(task.build_inputs(
         data, "train", None, per_replica_batch=plan.global_batch, training=False)))
     bad = tf.tensor_scatter_nd_update(  # NaN in the last example only: the last replica's half
@@ -59,24 +63,27 @@ def test_skip_batch_applies_nothing_for_a_non_finite_step_on_any_replica(tmp_pat
     iterator = iter(strat.experimental_distribute_dataset(batches.unbatch().batch(
         plan.global_batch)))
     model, optimizer = state.model, state.optimizer
+    exact = precision == "float32"  # a LossScaleOptimizer may itself skip an overflowing step
 
     loss, _, flag = step_fn(iterator)
     assert int(flag) == 0 and math.isfinite(float(loss))
-    assert int(optimizer.iterations.numpy()) == 1
+    iterations = int(optimizer.iterations.numpy())
+    assert iterations == 1 or not exact
     weights, slots = _values(model.variables), _values(optimizer.variables)
 
     loss, metric, flag = step_fn(iterator)  # the NaN batch
     assert int(flag) == 1 and float(loss) == 0.0 and float(metric) == 0.0
-    assert int(optimizer.iterations.numpy()) == 1 and int(state.step.numpy()) == 2
+    assert int(optimizer.iterations.numpy()) == iterations and int(state.step.numpy()) == 2
     for before, after in zip(weights, _values(model.variables)):  # BatchNorm statistics too
         np.testing.assert_array_equal(before, after)
-    for before, after in zip(slots, _values(optimizer.variables)):
+    for before, after in zip(slots, _values(optimizer.variables)):  # and the loss scale
         np.testing.assert_array_equal(before, after)
 
     _, _, flag = step_fn(iterator)
-    assert int(flag) == 0 and int(optimizer.iterations.numpy()) == 2
-    assert all(np.isfinite(v).all() for v in _values(model.variables))
-    assert any(not np.array_equal(a, b) for a, b in zip(weights, _values(model.variables)))
+    assert int(flag) == 0 and all(np.isfinite(v).all() for v in _values(model.variables))
+    if exact:
+        assert int(optimizer.iterations.numpy()) == 2
+        assert any(not np.array_equal(a, b) for a, b in zip(weights, _values(model.variables)))
 
 
 def _poison_loss(monkeypatch, bad_calls):
