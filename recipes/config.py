@@ -35,6 +35,7 @@ from kerazoo.errors import ConfigError
 
 STRATEGIES = ("auto", "cpu", "one_device", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+ON_NONFINITE = ("stop", "skip_batch")
 
 
 @dataclass
@@ -122,6 +123,14 @@ class TrainConfig:
             and restore the weights of the best epoch (kept in the checkpoint, so a crash does
             not lose them); ``epochs`` is then a maximum. Defaults to ``None`` (off; recipes
             set their own).
+        on_nonfinite: what a training step whose loss or any gradient is NaN or infinite does.
+            ``stop`` (default): training stops with one line naming the step and the last
+            finite loss; nothing is evaluated, exported or published, and re-running with a
+            lower ``learning_rate`` resumes from the last finite checkpoint. ``skip_batch``:
+            the step applies no update (every replica agrees; the optimizer's step count and
+            state do not move), the skipped batches are counted per epoch in ``metrics.csv``
+            (``skipped_batches``) and in ``evaluation.json``; an epoch whose every step is
+            skipped stops training as ``stop`` does.
     """
 
     epochs: int = 10
@@ -142,6 +151,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     precise_bn_batches: int = 16
     early_stopping_patience: int | None = None
+    on_nonfinite: str = "stop"
 
 
 @dataclass
@@ -383,6 +393,8 @@ def validate(config: ExperimentConfig) -> None:
     if config.train.precise_bn_batches < 0:
         raise ConfigError("Config key 'train.precise_bn_batches' must be >= 0 (0 = off). "
                           f"Received: {config.train.precise_bn_batches}")
+    if config.train.on_nonfinite not in ON_NONFINITE:
+        raise _choice("train.on_nonfinite", config.train.on_nonfinite, ON_NONFINITE)
     if config.train.class_weight not in (None, "balanced"):
         raise _choice("train.class_weight", config.train.class_weight, ("balanced",))
     if not 0 <= config.data.validation_fraction < 1 or not 0 <= config.data.test_fraction < 1:

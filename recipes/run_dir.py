@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,26 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+_TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # atomic_write_bytes's mkstemp names
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Remove what killed writers left in ``folder`` (recursively): ``atomic_write_*``'s
+    ``.NAME.XXXXXXXX.tmp`` files and ``.export-*`` folders of a half-done export. A kill skips
+    their own clean-up, and a finished run must not publish them. Returns what was removed.
+    """
+    removed = []
+    for path in sorted(Path(folder).rglob(".*")):
+        if path.is_dir() and path.name.startswith(".export-"):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file() and _TEMP_NAME.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+        else:
+            continue
+        removed.append(path)
+    return removed
 
 
 def existing_run(run_dir: str | Path) -> Path:

@@ -12,7 +12,11 @@ command restores the latest and skips the batches already seen, so with op deter
 on the same weights as an uninterrupted run. After each epoch's steps, BatchNorm statistics are
 recomputed with the current weights (``train.precise_bn_batches``), then the model is validated;
 with ``train.early_stopping_patience`` training stops when validation loss stopped improving and
-the best epoch's weights are restored before the final evaluation and export.
+the best epoch's weights are restored before the final evaluation and export. A step whose loss
+or a gradient is NaN or infinite stops the run with one line (``train.on_nonfinite=stop``; the
+run directory keeps its last finite checkpoint, and a re-run with a lower
+``train.learning_rate`` resumes from it) or applies no update on any replica (``skip_batch``,
+counted per epoch in ``metrics.csv``).
 
 ``Trainer.run`` reads as its steps: ``set_up`` (strategy, seeds, determinism) → the task's
 ``prepare_data`` → ``plan`` (batch and step arithmetic) → ``check_run_dir`` → ``build_state``
@@ -38,7 +42,12 @@ from typing import Any
 from kerazoo import compat
 from kerazoo.errors import ConfigError, DataError, KerazooError, TrainingDivergedError
 from kerazoo.recipes import config as config_lib
-from kerazoo.recipes.run_dir import atomic_write_json, atomic_write_text, partial_path
+from kerazoo.recipes.run_dir import (
+    atomic_write_json,
+    atomic_write_text,
+    partial_path,
+    remove_stale_temps,
+)
 
 log = logging.getLogger(__name__)
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
@@ -47,7 +56,7 @@ FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 def metric_fields(metric: str) -> tuple[str, ...]:
     """Columns of ``metrics.csv`` for a task whose per-step metric is ``metric``."""
     return ("epoch", "step", "loss", metric, "val_loss", f"val_{metric}", "learning_rate",
-            "seconds")
+            "seconds", "skipped_batches")
 
 
 def resolve_named(kind: str, name: str):
@@ -155,13 +164,53 @@ def _total(values) -> float:
     return float(tf.add_n(values)) if values else 0.0
 
 
-def check_finite_losses(losses, *, first_step: int, epoch: int, last_finite: float | None,
-                        work: Path) -> None:
-    """Stop a run whose loss became NaN or infinite, naming the step and the last finite loss.
+#: Config keys a resumed run may change (lowering the learning rate after a divergence).
+RESUMABLE_CHANGES = ("train.learning_rate", "train.on_nonfinite")
 
-    One host read-back of the epoch's step losses (not one per step). Nothing after a
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and key != "options":
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{dotted key: {"from": saved value, "to": current value}}`` for every key that differs."""
+    old, new = _flatten(saved), _flatten(current)
+    missing = object()
+    return {key: {"from": old.get(key), "to": new.get(key)} for key in sorted(old.keys() | new.keys())
+            if old.get(key, missing) != new.get(key, missing)}
+
+
+def _rerun_hint(work: Path) -> str:
+    return (f"Nothing was evaluated or exported ({work} keeps the last finite checkpoint, if one "
+            "was written). Lower "
+            "train.learning_rate (or check the data for extreme values) and re-run the same "
+            "command with it changed, e.g. --set train.learning_rate=1e-4: it resumes from that "
+            "checkpoint (or set train.on_nonfinite=skip_batch to skip such batches).")
+
+
+def check_finite_losses(losses, *, first_step: int, epoch: int, last_finite: float | None,
+                        work: Path, flags=None) -> None:
+    """Stop a run whose loss (or, with ``flags``, a gradient) became NaN or infinite, naming the
+    step and the last finite loss.
+
+    One host read-back of the epoch's step losses and flags (not one per step). Nothing after a
     non-finite step is trusted: the epoch's checkpoint is not written, so the run directory keeps
     the last finite checkpoint, and nothing is evaluated, exported or published.
+
+    Args:
+        losses: the steps' summed losses (scalar tensors), in order.
+        first_step: the global step number (1-based) of ``losses[0]``.
+        epoch: the epoch (0-based) they belong to.
+        last_finite: the loss before ``losses[0]``, if known.
+        work: the partial run directory (named in the message).
+        flags: per step, 1 when the step's loss or a gradient was not finite. Defaults to
+            ``None`` (the losses alone decide).
     """
     import numpy as np
     import tensorflow as tf
@@ -169,19 +218,21 @@ def check_finite_losses(losses, *, first_step: int, epoch: int, last_finite: flo
     if not losses:
         return
     values = tf.stack(losses).numpy()
-    bad = np.flatnonzero(~np.isfinite(values))
+    bad_steps = ~np.isfinite(values)
+    if flags:
+        bad_steps |= tf.stack(flags).numpy() > 0
+    bad = np.flatnonzero(bad_steps)
     if not len(bad):
         return
     index = int(bad[0])
     if index:
         last_finite = float(values[index - 1])
     before = "none" if last_finite is None else f"{last_finite:.4g}"
+    what = (f"the loss became {values[index]}" if not np.isfinite(values[index])
+            else "a gradient became NaN or infinite")
     raise TrainingDivergedError(
-        f"training diverged: the loss became {values[index]} at step {first_step + index} "
-        f"(epoch {epoch + 1}); the last finite loss was {before}. Nothing was evaluated or "
-        f"exported ({work} keeps the last checkpoint from before it). Lower "
-        "train.learning_rate or check the data for extreme values, then train into a new "
-        "--run-dir (or delete that folder)."
+        f"training diverged: {what} at step {first_step + index} (epoch {epoch + 1}); the last "
+        f"finite loss was {before}. " + _rerun_hint(work)
     )
 
 
@@ -245,6 +296,7 @@ class Trainer:
         self.export = export
         self.verbose = verbose
         self.chief = True
+        self.config_changes: dict[str, dict[str, Any]] = {}
 
     def _say(self, text: str) -> None:
         if self.verbose and self.chief:
@@ -283,20 +335,20 @@ class Trainer:
                     step_fn = self.step_function(state, plan, strategy, loss_fn, trainable)
                     compiled_for = [id(v) for v in trainable]
                 epoch_started = time.monotonic()
-                loss_sum, metric_sum, seen = self.run_epoch(data, plan, strategy, state,
-                                                            manager, step_fn, epoch,
-                                                            float(rows[-1]["loss"]) if rows else None)
+                loss_sum, metric_sum, seen, skipped = self.run_epoch(
+                    data, plan, strategy, state, manager, step_fn, epoch,
+                    float(rows[-1]["loss"]) if rows else None)
                 if precise_bn is not None:
                     precise_bn()  # statistics of these weights: validation, checkpoint, the end
                 val_loss, val_metric = self.validate(data, eval_batch, validation)
                 rows.append(self.epoch_row(plan, state, epoch, loss_sum, metric_sum, seen,
                                            val_loss, val_metric,
-                                           time.monotonic() - epoch_started))
+                                           time.monotonic() - epoch_started, skipped))
                 # Every worker computes the same validation loss: the same decision everywhere.
                 stop = stopper is not None and stopper.update(epoch, val_loss)
                 due = time.monotonic() - last_save >= self.config.train.checkpoint_seconds
                 if stop or epoch + 1 == epochs or self._agree(strategy, due):
-                    manager.save(checkpoint_number=int(state.step.numpy()))
+                    self.save_checkpoint(manager, state, int(state.step.numpy()), epoch)
                     last_save = time.monotonic()
                 self.log_epoch(rows, writer)
                 if stop:
@@ -364,11 +416,22 @@ class Trainer:
                 f"{self.run_dir} already holds a finished run; choose another --run-dir."
             )
         saved = self.work / "config.yaml"
-        if saved.is_file() and saved.read_text() != config_lib.to_yaml(self.config):
+        if not saved.is_file():
+            return
+        import yaml
+
+        changes = config_changes(yaml.safe_load(saved.read_text()) or {},
+                                 config_lib.to_dict(self.config))
+        refused = sorted(set(changes) - set(RESUMABLE_CHANGES))
+        if refused:
+            shown = "; ".join(f"{key}: {changes[key]['from']!r} -> {changes[key]['to']!r}"
+                              for key in refused[:3])
             raise KerazooError(
-                f"{self.work} holds an interrupted run with a different config; delete it or use "
-                "the same command to resume."
+                f"{self.work} holds an interrupted run with a different config ({shown}); delete "
+                "it, or resume it with the same command (only "
+                f"{' and '.join(RESUMABLE_CHANGES)} may change on resume)."
             )
+        self.config_changes = changes
 
     def build_state(self, data, plan: Plan, strategy) -> State:
         """Model, optimizer and step counter under the strategy, restored when resuming."""
@@ -401,6 +464,11 @@ class Trainer:
         latest = tf.train.latest_checkpoint(str(self.work / "checkpoints"))
         if latest:
             checkpoint.restore(latest).assert_existing_objects_matched()
+            if not callable(getattr(getattr(optimizer, "inner_optimizer", optimizer),
+                                    "_learning_rate", None)):
+                # A constant rate is an optimizer variable, restored with the checkpoint: the
+                # configured one wins (a resume may lower train.learning_rate).
+                optimizer.learning_rate = train.learning_rate * plan.lr_scale
         return State(model, inner, optimizer, step, checkpoint, latest, early_stopping)
 
     def early_stopping(self, data, model, strategy):
@@ -487,8 +555,25 @@ class Trainer:
             ckpt_dir = Path(tempfile.mkdtemp(prefix="kerazoo-worker-ckpt-"))
         if state.resumed_from:
             self._say(f"Resuming from {state.resumed_from} (step {int(state.step.numpy())}).")
+            if self.config_changes and self.chief:
+                self.record_config_change(state)
         manager = tf.train.CheckpointManager(state.checkpoint, str(ckpt_dir), max_to_keep=2)
         return manager, ckpt_dir
+
+    def record_config_change(self, state: State) -> None:
+        """Append the keys changed on this resume to ``config_changes.json`` (the run's
+        ``config.yaml`` holds the latest values; ``metrics.csv`` the rate of every epoch)."""
+        import json
+
+        path = self.work / "config_changes.json"
+        history = json.loads(path.read_text()) if path.is_file() else []
+        step = int(state.step.numpy())
+        history.append({"step": step, "checkpoint": Path(state.resumed_from).name,
+                        "changes": self.config_changes})
+        atomic_write_json(path, history)
+        shown = ", ".join(f"{key} {change['from']} -> {change['to']}"
+                          for key, change in self.config_changes.items())
+        self._say(f"Resuming with {shown} (recorded in config_changes.json).")
 
     def _summary_writer(self):
         import tensorflow as tf
@@ -511,10 +596,24 @@ class Trainer:
         return list(state.model.trainable_variables)
 
     def step_function(self, state: State, plan: Plan, strategy, loss_fn, trainable):
-        """``train_step(iterator) -> (summed loss, summed metric)``, one global step."""
+        """``train_step(iterator) -> (summed loss, summed metric, bad)``, one global step.
+
+        ``bad`` is 1 when the loss or a gradient of any replica is NaN or infinite (the flag is
+        summed across replicas inside the step, so every replica sees the same answer; under a
+        ``LossScaleOptimizer`` only the loss counts, since it skips overflowing scaled gradients
+        itself). With ``train.on_nonfinite=skip_batch`` such a step applies nothing: the update
+        runs under a cross-replica ``tf.cond`` (a branch calling the optimizer's ``merge_call``
+        cannot be a replica-context ``cond``), so the weights, the optimizer's iterations and
+        slots and the BatchNorm statistics of the forward pass stay as they were, and its loss
+        and metric count as 0. The flag stays on the device: ``run_epoch`` reads the epoch's
+        flags back once.
+        """
+        import keras
         import tensorflow as tf
 
         model, optimizer, task = state.model, state.optimizer, self.task
+        skip = self.config.train.on_nonfinite == "skip_batch"
+        check_grads = not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
         def replica_grads(features, labels):
             with tf.GradientTape() as tape:
@@ -524,38 +623,86 @@ class Trainer:
                 if model.losses:
                     loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
                 scaled = optimizer.scale_loss(loss)
-            return tape.gradient(scaled, trainable), loss, task.train_metric(labels, outputs)
+            grads = tape.gradient(scaled, trainable)
+            finite = [tf.reduce_all(tf.math.is_finite(loss))]
+            if check_grads:
+                finite += [tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None]
+            bad = 1 - tf.cast(tf.reduce_all(tf.stack(finite)), tf.int32)
+            return grads, loss, task.train_metric(labels, outputs), bad
 
         grad_fn = tf.function(replica_grads, jit_compile=True) if plan.jit else replica_grads
         # Non-trainable statistics (BatchNorm moving mean/variance) are replica-local under
         # tf.distribute; averaging them every step keeps every worker's model identical.
         statistics = [v for v in model.non_trainable_variables if v.dtype in FLOAT_DTYPES]
+        total = tf.distribute.ReduceOp.SUM
 
-        def replica_step(features, labels):
-            grads, loss, metric = grad_fn(features, labels)
-            optimizer.apply_gradients(zip(grads, trainable))
-            return loss, metric, tuple(tf.convert_to_tensor(v) for v in statistics)
+        def local_statistics():
+            return tuple(tf.convert_to_tensor(v) for v in statistics)
 
-        @tf.function
-        def train_step(iterator):
-            loss, metric, local = strategy.run(replica_step, args=next(iterator))
-            state.step.assign_add(1)
+        def average_statistics(local):
             if statistics and strategy.num_replicas_in_sync > 1:
                 for variable, values in zip(statistics, local):
                     variable.assign(strategy.reduce(tf.distribute.ReduceOp.MEAN, values, None))
-            total = tf.distribute.ReduceOp.SUM
-            return strategy.reduce(total, loss, None), strategy.reduce(total, metric, None)
 
-        return train_step
+        def replica_step(features, labels):
+            grads, loss, metric, bad = grad_fn(features, labels)
+            optimizer.apply_gradients(zip(grads, trainable))
+            return loss, metric, bad, local_statistics()
+
+        @tf.function
+        def train_step(iterator):
+            loss, metric, bad, local = strategy.run(replica_step, args=next(iterator))
+            state.step.assign_add(1)
+            average_statistics(local)
+            return (strategy.reduce(total, loss, None), strategy.reduce(total, metric, None),
+                    tf.minimum(strategy.reduce(total, bad, None), 1))
+
+        def replica_forward(features, labels):
+            before = local_statistics()  # the forward pass moves them: put back when skipped
+            grads, loss, metric, bad = grad_fn(features, labels)
+            return grads, loss, metric, bad, before
+
+        def replica_apply(grads):
+            optimizer.apply_gradients(zip(grads, trainable))
+
+        def replica_restore(before):
+            for variable, value in zip(statistics, before):
+                variable.assign(value)
+
+        @tf.function
+        def skipping_train_step(iterator):
+            grads, loss, metric, bad, before = strategy.run(replica_forward, args=next(iterator))
+            bad = tf.minimum(strategy.reduce(total, bad, None), 1)  # one answer for all
+            state.step.assign_add(1)  # batches consumed, for resuming; not updates applied
+
+            def apply():
+                strategy.run(replica_apply, args=(grads,))
+                return tf.constant(0)
+
+            def restore():
+                strategy.run(replica_restore, args=(before,))
+                return tf.constant(1)
+
+            tf.cond(tf.equal(bad, 0), apply, restore)
+            average_statistics(strategy.run(local_statistics))
+            kept = tf.cast(1 - bad, tf.float32)
+            loss = tf.where(kept > 0, strategy.reduce(total, loss, None), 0.0)
+            metric = tf.where(kept > 0, strategy.reduce(total, metric, None), 0.0)
+            return loss, metric, bad
+
+        return skipping_train_step if skip else train_step
 
     def run_epoch(self, data, plan: Plan, strategy, state: State, manager, step_fn, epoch: int,
                   last_loss: float | None = None):
         """The rest of ``epoch`` (all of it unless resuming mid-epoch); ``(loss sum, metric
-        sum, steps run)``, summed once at the end (a read-back per step is a host sync).
-        A NaN or infinite step loss stops the run (:func:`check_finite_losses`)."""
+        sum, steps run, steps skipped)``, summed once at the end (a read-back per step is a
+        host sync). A NaN or infinite step loss or gradient stops the run
+        (:func:`check_finite_losses`), unless ``train.on_nonfinite=skip_batch`` skipped it; an
+        epoch whose every step was skipped stops it too."""
         import keras
 
         done = int(state.step.numpy()) - epoch * plan.steps_per_epoch
+        skip = self.config.train.on_nonfinite == "skip_batch"
 
         def dataset_fn(context):
             return self.task.build_inputs(
@@ -568,22 +715,47 @@ class Trainer:
         bar = None
         if self.verbose and self.chief and sys.stderr.isatty():
             bar = keras.utils.Progbar(plan.steps_per_epoch, stateful_metrics=["loss"])
-        losses, metrics = [], []
+        losses, metrics, flags = [], [], []
         for index in range(done, plan.steps_per_epoch):
-            loss, metric = step_fn(iterator)
+            loss, metric, bad = step_fn(iterator)
             losses.append(loss)
             metrics.append(metric)
+            flags.append(bad)
             current = epoch * plan.steps_per_epoch + index + 1
             every = self.config.train.checkpoint_every
             if every and current % every == 0:
-                check_finite_losses(losses[-every:], first_step=current - len(losses[-every:]) + 1,
-                                    epoch=epoch, last_finite=last_loss, work=self.work)
-                manager.save(checkpoint_number=current)
+                if not skip:
+                    check_finite_losses(losses[-every:], first_step=current - len(losses[-every:]) + 1,
+                                        epoch=epoch, last_finite=last_loss, work=self.work,
+                                        flags=flags[-every:])
+                self.save_checkpoint(manager, state, current, epoch)
             if bar is not None:
                 bar.update(index + 1, [("loss", float(loss))])
-        check_finite_losses(losses, first_step=epoch * plan.steps_per_epoch + done + 1,
-                            epoch=epoch, last_finite=last_loss, work=self.work)
-        return _total(losses), _total(metrics), plan.steps_per_epoch - done
+        first_step = epoch * plan.steps_per_epoch + done + 1
+        skipped = int(_total(flags)) if flags else 0
+        if not skip:
+            check_finite_losses(losses, first_step=first_step, epoch=epoch,
+                                last_finite=last_loss, work=self.work, flags=flags)
+        elif flags and skipped == len(flags):
+            raise TrainingDivergedError(
+                f"training diverged: every one of the {len(flags)} steps of epoch {epoch + 1} "
+                f"(steps {first_step}-{first_step + len(flags) - 1}) had a NaN or infinite loss "
+                "or gradient and was skipped (train.on_nonfinite=skip_batch). " + _rerun_hint(
+                    self.work))
+        return _total(losses), _total(metrics), plan.steps_per_epoch - done, skipped
+
+    def save_checkpoint(self, manager, state: State, number: int, epoch: int) -> None:
+        """``manager.save`` once the weights are checked finite: every checkpoint a resume can
+        start from is usable (a finite loss and gradients can still overflow the update)."""
+        import tensorflow as tf
+
+        variables = [v for v in state.model.variables if v.dtype in FLOAT_DTYPES]
+        if variables and not bool(tf.reduce_all(
+                [tf.reduce_all(tf.math.is_finite(v)) for v in variables])):
+            raise TrainingDivergedError(
+                f"training diverged: the weights became NaN or infinite by step {number} "
+                f"(epoch {epoch + 1}). " + _rerun_hint(self.work))
+        manager.save(checkpoint_number=number)
 
     def eval_function(self, state: State, loss_fn):
         import tensorflow as tf
@@ -617,14 +789,17 @@ class Trainer:
         return total_loss / count, total_metric / count
 
     def epoch_row(self, plan, state, epoch, loss_sum, metric_sum, seen, val_loss, val_metric,
-                  seconds) -> dict[str, Any]:
+                  seconds, skipped: int = 0) -> dict[str, Any]:
+        """The epoch's ``metrics.csv`` row; loss and metric average the applied steps only."""
         metric = self.task.train_metric_name
         step = int(state.step.numpy())
+        applied = seen - skipped
         return {
-            "epoch": epoch + 1, "step": step, "loss": loss_sum / max(seen, 1),
-            metric: metric_sum / max(seen * plan.global_batch, 1),
+            "epoch": epoch + 1, "step": step, "loss": loss_sum / max(applied, 1),
+            metric: metric_sum / max(applied * plan.global_batch, 1),
             "val_loss": val_loss, f"val_{metric}": val_metric,
-            "learning_rate": _current_lr(state.optimizer, step), "seconds": round(seconds, 3),
+            "learning_rate": _current_lr(state.optimizer, int(state.optimizer.iterations.numpy())),
+            "seconds": round(seconds, 3), "skipped_batches": skipped,
         }
 
     def log_epoch(self, rows: list[dict[str, Any]], writer) -> None:
@@ -695,6 +870,20 @@ class Trainer:
                 f"{ours:.4f} vs {theirs:.4f}; test {report.get(key, 0):.4f} vs "
                 f"{baseline.get(key, 0):.4f}).")
 
+    def run_notes(self, work: Path) -> dict[str, Any]:
+        """What ``evaluation.json`` records of the run's history: the batches skipped for a
+        non-finite loss or gradient (``train.on_nonfinite=skip_batch``) and the config changes
+        made on resumes."""
+        import json
+
+        notes: dict[str, Any] = {}
+        if self.config.train.on_nonfinite == "skip_batch":
+            rows = self._read_rows(work / "metrics.csv", self.config.train.epochs)
+            notes["skipped_batches"] = sum(int(row.get("skipped_batches") or 0) for row in rows)
+        if (work / "config_changes.json").is_file():
+            notes["config_changes"] = json.loads((work / "config_changes.json").read_text())
+        return notes
+
     def finish(self, model, data, train_seconds: float,
                early_stopping: dict[str, Any] | None = None,
                baseline: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -708,6 +897,7 @@ class Trainer:
         report = self.task.evaluate(model, data, "test", run_dir=work)
         marks.append(("save+evaluate", time.monotonic()))
         report["train_seconds"] = round(train_seconds, 2)
+        report.update(self.run_notes(work))
         if early_stopping is not None:
             report["early_stopping"] = early_stopping
         sections = dict(self.task.card_sections(data))
@@ -726,10 +916,13 @@ class Trainer:
         if self.export:
             export.export_once(self.task, model, data.class_names, work)
         marks.append(("export", time.monotonic()))
+        remove_stale_temps(work)  # what a kill during an earlier finish's writes left
         log.debug("finish: %s", ", ".join(
             f"{name} {end - begin:.1f} s" for (_, begin), (name, end) in zip(marks, marks[1:])))
         work.rename(self.run_dir)
-        self._say(f"Test {headline_line(self.task, report)} — run directory {self.run_dir}")
+        skipped = report.get("skipped_batches")
+        self._say(f"Test {headline_line(self.task, report)} — run directory {self.run_dir}"
+                  + (f" ({skipped} non-finite batch(es) skipped)" if skipped else ""))
         if verdict:
             self._say(verdict)
         return report

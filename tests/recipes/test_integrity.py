@@ -5,6 +5,7 @@ nothing half-made; undefined per-class metrics are null, not zero."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -232,6 +233,153 @@ def test_finish_rerun_after_a_kill_gives_one_export_and_no_temp_folders(tmp_path
     assert sorted(p.name for p in (run / "export").iterdir()) == ["1"]
     assert not partial.exists()
     capsys.readouterr()
+
+
+def _named(name):
+    from pathlib import Path
+
+    return lambda path, *args, **kwargs: Path(path).name == name
+
+
+def _always(*args, **kwargs):
+    return True
+
+
+def _finish_points():
+    """``(point, owner, attribute, when)``: every step of ``Trainer.finish`` and of the export
+    it makes, in order; a crash is injected at the first call of ``owner.attribute`` for which
+    ``when(*args)`` holds."""
+    from pathlib import Path
+
+    import keras
+
+    from kerazoo.recipes import evaluation, export, model_card, trainer
+    from kerazoo.recipes.classification import ClassificationTask
+
+    return {
+        "model.save": (keras.Model, "save", _always),
+        "labels.json": (trainer, "atomic_write_json", _named("labels.json")),
+        "evaluate": (ClassificationTask, "evaluate", _always),
+        "evaluation.json": (trainer, "atomic_write_json", _named("evaluation.json")),
+        "training curves": (evaluation, "plot_training_curves", _always),
+        "model card": (model_card, "write", _always),
+        "export hashing": (export, "sha256_file", _always),  # SavedModel written, in its temp
+        "export.json": (export, "atomic_write_json", _named("export.json")),
+        "export version rename": (Path, "rename",
+                                  lambda self, target: Path(target).parent.name == "export"),
+        "temp clean-up": (trainer, "remove_stale_temps", _always),
+        "run-directory rename": (Path, "rename", lambda self, target: self.name == ".run.partial"),
+        "after publishing": (trainer, "headline_line", _always),
+    }
+
+
+FINISH_POINTS = ["model.save", "labels.json", "evaluate", "evaluation.json", "training curves",
+                 "model card", "export hashing", "export.json", "export version rename",
+                 "temp clean-up", "run-directory rename", "after publishing"]
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize("point", [
+    pytest.param(point, marks=() if point == "export hashing" else pytest.mark.slow)
+    for point in FINISH_POINTS])
+def test_finish_is_idempotent_after_a_crash_at_each_of_its_points(tmp_path, capsys, monkeypatch,
+                                                                   point):
+    """A crash (KeyboardInterrupt: the CLI exits 130, nothing after it runs) at each point of
+    the finish; what a SIGKILL there would also have left (the clean-up handlers a kill skips:
+    ``.export-*`` folders, atomic writes' temp files, a truncated ``model.keras``) is planted;
+    the re-run of the same command gives one complete published run with exactly one export
+    version and no temp files."""
+    import hashlib
+    import zipfile
+
+    run, partial = tmp_path / "run", tmp_path / ".run.partial"
+    command = ["train", "image_classification", "--epochs", "1", "--run-dir", str(run),
+               "--set", "train.steps_per_epoch=2", "--set", "train.precise_bn_batches=0"]
+    owner, attribute, when = _finish_points()[point]
+    real, fired = getattr(owner, attribute), []
+
+    def crash_once(*args, **kwargs):
+        if not fired and when(*args, **kwargs):
+            fired.append(point)
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(owner, attribute, crash_once)
+        assert main(command) == 130
+    assert fired == [point]
+    if point == "after publishing":  # published already: the re-run refuses, changing nothing
+        assert main(command) == 1
+        assert "already holds a finished run" in capsys.readouterr().err
+    else:
+        (partial / "export" / ".export-kill1234" / "model").mkdir(parents=True)
+        (partial / ".evaluation.json.kill1234.tmp").write_text("{")
+        (partial / "export" / ".export.json.kill5678.tmp").write_text("{")
+        if not (partial / "model.keras").exists():
+            (partial / "model.keras").write_bytes(b"PK\x03\x04 truncated")
+        assert main(command) == 0
+    capsys.readouterr()
+    assert not partial.exists()
+    assert sorted(p.name for p in (run / "export").iterdir()) == ["1"]
+    leftovers = [p for p in run.rglob("*") if p.name.startswith(".export-")
+                 or p.name.endswith(".tmp") or p.name.endswith(".partial")]
+    assert leftovers == []
+    for name in ("config.yaml", "metrics.csv", "labels.json", "evaluation.json", "model_card.md",
+                 "training_curves.png"):
+        assert (run / name).is_file(), name
+    assert zipfile.is_zipfile(run / "model.keras")
+    assert json.loads((run / "evaluation.json").read_text())["num_examples"] > 0
+    manifest = json.loads((run / "export" / "1" / "export.json").read_text())
+    for name, digest in manifest["files"].items():
+        path = run / "export" / "1" / name
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, name
+
+
+KILLER = """
+import os, signal, sys
+from pathlib import Path
+from kerazoo.recipes import export, run_dir
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if sys.argv[1] == "export hashing":  # the SavedModel is written in its .export-* temp folder
+    export.sha256_file = die
+else:  # evaluation.json's temp file is written, not yet renamed into place
+    real_replace = os.replace
+    run_dir.os.replace = lambda a, b: die() if Path(b).name == "evaluation.json" else real_replace(a, b)
+from kerazoo.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.tf_only
+@pytest.mark.slow
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("point", ["export hashing", "evaluation.json rename"])
+def test_finish_after_a_real_sigkill_publishes_one_clean_run(tmp_path, capsys, point):
+    import os
+    import subprocess
+    import sys
+
+    run, partial = tmp_path / "run", tmp_path / ".run.partial"
+    command = ["train", "image_classification", "--epochs", "1", "--run-dir", str(run),
+               "--set", "train.steps_per_epoch=2", "--set", "train.precise_bn_batches=0"]
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    env.update(KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    killed = subprocess.run([sys.executable, "-c", KILLER, point, *command], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    debris = [p.name for p in partial.rglob(".*") if p.name.startswith(".export-")
+              or p.name.endswith(".tmp")]
+    assert debris, "the kill left nothing to clean: the test would prove nothing"
+    assert main(command) == 0
+    capsys.readouterr()
+    assert not partial.exists()
+    assert sorted(p.name for p in (run / "export").iterdir()) == ["1"]
+    assert [p for p in run.rglob(".*") if p.name.startswith(".export-")
+            or p.name.endswith(".tmp")] == []
+    assert json.loads((run / "evaluation.json").read_text())["num_examples"] > 0
 
 
 @pytest.mark.tf_only
