@@ -77,6 +77,29 @@ def _inner(model):
     return next(layer for layer in model.layers if isinstance(layer, keras.Model))
 
 
+def test_one_command_fine_tunes_the_pretrained_head(rgb_folder, keras_home, monkeypatch,
+                                                    tmp_path):
+    """The fast end-to-end check (no export: exporting a keras.applications graph takes most of
+    the slow test's time)."""
+    import keras
+
+    from kerazoo.cli import main
+
+    reference = _publish(keras_home, monkeypatch, "mobilenetv3_small", "MobileNetV3Small")
+    run = tmp_path / "run"
+    code = main(["train", "image_classification", "--data", f"folder:{rgb_folder}",
+                 "--model", "mobilenetv3_small", "--set", "model.weights=imagenet",
+                 "--run-dir", str(run), "--no-export", *FAST])
+    assert code == 0
+    inner = _inner(keras.saving.load_model(run / "model.keras", compile=False))
+    for ours, theirs in zip(inner.get_layer("backbone").weights, reference.weights, strict=True):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert inner.output.shape[-1] == 3
+    assert np.abs(inner.get_layer("head").weights[-1].numpy()).sum() > 0  # the head trained
+    assert json.loads((run / "labels.json").read_text()) == ["blue", "green", "red"]
+
+
+@pytest.mark.slow  # ~3.5 min under load 9 (the export traces EfficientNetV2 for two signatures)
 def test_one_command_trains_exports_and_serves_raw_pixels(rgb_folder, keras_home, monkeypatch,
                                                           tmp_path):
     import keras
