@@ -103,7 +103,13 @@ class ClassificationTask(Task):
     input_kind: ClassVar[str] = "file"
 
     def __init__(self, config):
-        super().__init__(fine_tuning_defaults(config))
+        super().__init__(fine_tuning_defaults(config, self.starts_pretrained(config)))
+
+    @classmethod
+    def starts_pretrained(cls, config) -> bool:
+        """Whether the backbone starts from pretrained weights (then it is frozen first by
+        default, see :func:`fine_tuning_defaults`): ``model.weights`` is set."""
+        return bool(config.model.weights)
 
     def check_config(self) -> None:
         super().check_config()
@@ -237,10 +243,10 @@ class ClassificationTask(Task):
         }
 
 
-def fine_tuning_defaults(config):
+def fine_tuning_defaults(config, pretrained: bool):
     """Resolve ``model.freeze_backbone`` when it is ``None`` (the default), in place.
 
-    With pretrained ``model.weights`` the backbone starts frozen and ``train.unfreeze_epoch``
+    With a ``pretrained`` backbone (``model.weights``) it starts frozen and ``train.unfreeze_epoch``
     (unless set) is a fifth of the epochs, at least 1: the new head first learns on features it
     cannot yet spoil, then the whole network trains at ``train.unfreeze_learning_rate_factor``
     times the rate. Without weights nothing is frozen. The resolved values are what
@@ -251,7 +257,6 @@ def fine_tuning_defaults(config):
     """
     model = config.model
     if model.freeze_backbone is None:
-        pretrained = bool(getattr(model, "weights", None))
         if pretrained and config.train.unfreeze_epoch is None:
             config.train.unfreeze_epoch = max(1, config.train.epochs // 5)
         model.freeze_backbone = pretrained
