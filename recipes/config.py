@@ -73,7 +73,7 @@ class ModelConfig:
         init: ``preset:NAME`` or ``run:DIR`` to start from trained weights; the head is kept
             when the data's label set equals the init model's, else a new head is put on.
         weights: pretrained weights of the zoo backbone, e.g. ``imagenet`` (Keras's published
-            ImageNet weights, for models whose ``kerazoo info`` lists them); the preprocessing
+            ImageNet weights, for models whose ``zoo.model_config(name)["weights"]`` lists them); the preprocessing
             those weights were trained with is built into the model. Only tasks that declare it
             in ``uses`` read it (image classification). Defaults to ``None`` (random init).
         dropout: dropout before the classifier. Defaults to ``None`` (the model's own).
