@@ -99,7 +99,7 @@ def test_one_command_fine_tunes_the_pretrained_head(rgb_folder, keras_home, monk
     assert json.loads((run / "labels.json").read_text()) == ["blue", "green", "red"]
 
 
-@pytest.mark.slow  # ~3.5 min under load 9 (the export traces EfficientNetV2 for two signatures)
+@pytest.mark.slow  # 111-211 s at load 5-9 (the export traces EfficientNetV2 for two signatures)
 def test_one_command_trains_exports_and_serves_raw_pixels(rgb_folder, keras_home, monkeypatch,
                                                           tmp_path):
     import keras
