@@ -4,8 +4,9 @@ Keras's published weight files cannot be downloaded here, so each test writes ra
 ``keras.applications`` weights in the published layout (legacy ``.h5``, as
 ``tests/zoo/test_pretrained.py`` does) under the published file name in a temporary
 ``KERAS_HOME``, with the table's hash changed to that file's md5: the recipe then goes through
-Keras's own ``get_file`` cache path. Offline (no file, an unreachable URL) the command must fail
-in one line before anything is written.
+Keras's own ``get_file`` cache path (one test downloads it from a loopback HTTP server instead).
+Offline (no file, an unreachable URL) the command must fail in one line before anything is
+written.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ FAST = ["--epochs", "1", "--batch-size", "4", "--set", "train.steps_per_epoch=2"
         "--set", "train.precise_bn_batches=2", "--set", "data.augment=[]"]
 
 
-def _publish(keras_home, monkeypatch, name, architecture, size=32):
-    """Random weights of ``keras.applications.ARCHITECTURE`` in the published layout, cached."""
+def _publish(keras_home, monkeypatch, name, architecture, size=32, folder=None):
+    """Random weights of ``keras.applications.ARCHITECTURE`` in the published layout, in Keras's
+    cache (or in ``folder``, to be served)."""
     import h5py
     import keras
     from keras.src.legacy.saving import legacy_h5_format
@@ -39,7 +41,7 @@ def _publish(keras_home, monkeypatch, name, architecture, size=32):
                  else rng.normal(0.0, 0.05, shape) + (1.0 if "gamma" in variable.path else 0.0))
         variable.assign(value.astype(variable.dtype))
     published = applications.IMAGENET_WEIGHTS[name]
-    path = keras_home / "models" / published.file_name
+    path = (folder or keras_home / "models") / published.file_name
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as handle:
         legacy_h5_format.save_weights_to_hdf5_group(handle, reference)
@@ -155,12 +157,46 @@ def test_offline_fails_in_one_line_before_anything_is_written(rgb_folder, keras_
     assert list(out.iterdir()) == []  # no run, no .run.partial
 
 
-def test_gray_small_images_become_rgb_32_inside_the_model(keras_home, monkeypatch):
+@pytest.fixture()
+def loopback(tmp_path):
+    """``(base_url, hits)`` of a loopback HTTP server of ``tmp_path/served/FOLDER/FILE``."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "served"
+    root.mkdir()
+    hits = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            hits.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0),
+                                   functools.partial(Handler, directory=str(root)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/", hits
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_gray_small_images_become_rgb_32_inside_the_model(keras_home, monkeypatch, loopback):
     import keras
 
     from kerazoo.recipes import api
+    from kerazoo.zoo import applications
 
-    reference = _publish(keras_home, monkeypatch, "mobilenetv3_small", "MobileNetV3Small")
+    # Downloaded through Keras's get_file from a loopback server, then cached.
+    root, base_url, hits = loopback
+    published = applications.IMAGENET_WEIGHTS["mobilenetv3_small"]
+    (root / published.folder).mkdir()
+    reference = _publish(keras_home, monkeypatch, "mobilenetv3_small", "MobileNetV3Small",
+                         folder=root / published.folder)
+    monkeypatch.setattr(applications, "KERAS_APPLICATIONS_URL", base_url)
     config = api.resolve_config("image_classification", overrides=[
         "model.name=mobilenetv3_small", "model.weights=imagenet", "train.epochs=10"])
     assert config.model.freeze_backbone and config.train.unfreeze_epoch == 2
@@ -168,6 +204,8 @@ def test_gray_small_images_become_rgb_32_inside_the_model(keras_home, monkeypatc
     data = task.prepare_data()  # digits: 8x8 gray
     model = task.build_model(data)
     inner = _inner(model)
+    assert hits == [f"/{published.folder}/{published.file_name}"]
+    assert (keras_home / "models" / published.file_name).is_file()
     assert model.input_shape == (None, 8, 8, 1) and inner.input_shape == (None, 32, 32, 3)
     assert not inner.get_layer("backbone").trainable and inner.get_layer("head").trainable
     images = np.asarray(data.splits["test"].batch(4).take(1).get_single_element()[0], "float32")
