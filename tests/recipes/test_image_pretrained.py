@@ -20,7 +20,8 @@ import pytest
 pytestmark = pytest.mark.tf_only
 
 FAST = ["--epochs", "1", "--batch-size", "4", "--set", "train.steps_per_epoch=2",
-        "--set", "train.precise_bn_batches=2", "--set", "data.augment=[]"]
+        "--set", "train.precise_bn_batches=0", "--set", "data.augment=[]",
+        "--set", "train.early_stopping_patience=null"]
 
 
 def _publish(keras_home, monkeypatch, name, architecture, size=32, folder=None):
