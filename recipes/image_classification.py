@@ -1,7 +1,11 @@
 """The image-classification recipe: any zoo CNN on ``digits``, ``tfds:NAME`` or ``folder:PATH``.
 
 The trained model takes raw pixel values (float ``[H, W, C]`` in 0-255) and does the zoo model's
-preprocessing itself, so the exported SavedModel only has to resize. Augmentations (``data.augment``):
+preprocessing itself, so the exported SavedModel only has to resize. With
+``model.weights=imagenet`` that is the preprocessing the published weights were trained with
+(``zoo.preprocessing_for``), after gray images are repeated to RGB and images under 32x32 resized
+up; with a ``model.init`` made for another image shape, the conversion to that shape (gray/RGB,
+resizing) comes first (:func:`adapt_images`). Augmentations (``data.augment``):
 ``flip`` (left-right), ``translate`` (up to 1/8 of the size, zero fill), ``brightness``, drawn
 per image but applied to whole batches, stateless and seeded by batch position (a resumed run and
 every replica layout see the same augmented batches);
