@@ -425,8 +425,9 @@ def adapt_images(x, target):
     ``()`` or already ``x``'s shape.
 
     Channels: 1 -> 3 repeats the gray channel; 3 -> 1 is the luma (ITU-R 601, as
-    ``tf.image.rgb_to_grayscale``). Sides: bilinear resizing with antialiasing (area-like when
-    shrinking). Other channel counts are left alone for the caller's shape check to refuse.
+    ``tf.image.rgb_to_grayscale``). Sides: shrinking by whole factors (32 -> 8) averages the
+    pixel blocks; other sizes are resized bilinearly (antialiased when shrinking). Other channel
+    counts are left alone for the caller's shape check to refuse.
 
     Example:
 
@@ -445,10 +446,17 @@ def adapt_images(x, target):
             x = keras.layers.Concatenate(name="gray_to_rgb", dtype="float32")([x, x, x])
         elif (have, channels) == (3, 1):
             x = _fixed_linear(x, [[w] for w in LUMA], "rgb_to_gray")
-    if None not in (height, width) and tuple(x.shape[1:3]) != (height, width):
-        x = keras.layers.Resizing(int(height), int(width), antialias=True, dtype="float32",
-                                  name="resize")(x)
-    return x
+    have_h, have_w = x.shape[1:3]
+    if None in (height, width, have_h, have_w) or (have_h, have_w) == (height, width):
+        return x
+    if have_h % height == 0 and have_w % width == 0:
+        # Shrinking by whole factors: the exact box average, a TFLite builtin (the antialiased
+        # resize is ScaleAndTranslate, which TFLite runs only with select TF ops).
+        return keras.layers.AveragePooling2D((have_h // height, have_w // width), dtype="float32",
+                                             name="resize")(x)
+    shrinking = height < have_h or width < have_w
+    return keras.layers.Resizing(int(height), int(width), antialias=shrinking, dtype="float32",
+                                 name="resize")(x)
 
 
 def preprocess(x, preprocessing: dict):

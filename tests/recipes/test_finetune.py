@@ -218,6 +218,13 @@ def test_fine_tune_across_shapes_in_one_command_exports_a_serving_model(digits_r
         images=tf.constant(pixels))
     np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
     assert set(served["labels"].numpy().astype(str)) <= {str(d) for d in range(10)}
+    # The conversion layers are TFLite builtins (no select TF ops needed).
+    from kerazoo.serving.tflite import run_tflite
+
+    assert main(["export", str(run), "--format", "tflite"]) == 0
+    tflite = sorted((run / "export").glob("*.tflite"))[-1]
+    got = run_tflite(str(tflite), {"images": pixels})
+    np.testing.assert_allclose(got["probabilities"], served["probabilities"].numpy(), atol=1e-5)
 
 
 def test_init_from_a_model_of_another_recipe_is_refused_in_one_line(three_digits):
