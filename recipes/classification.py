@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from kerazoo.errors import ConfigError
-from kerazoo.recipes.task import PreparedData, Task
+from kerazoo.errors import ConfigError, KerazooError
+from kerazoo.recipes.task import SHARED_KEYS, PreparedData, Task
 
 FOCAL = ("focal", "categorical_focal_crossentropy")
 CROSS_ENTROPY = ("sparse_categorical_crossentropy", "categorical_crossentropy")
@@ -93,12 +93,23 @@ class ClassificationTask(Task):
     """
 
     output_names = ("probabilities", "class_ids", "labels")
+    #: ``model.weights`` (pretrained backbone weights) is read by the recipes that opt in.
+    uses = SHARED_KEYS - {"model.weights"}
     train_metric_name = "accuracy"
     headline_metric = "accuracy"
     #: Names allowed in ``data.augment``.
     augmentations: ClassVar[tuple[str, ...]] = ()
     #: What ``kerazoo predict`` takes, for the record (``file`` or ``text``).
     input_kind: ClassVar[str] = "file"
+
+    def __init__(self, config):
+        super().__init__(fine_tuning_defaults(config, self.starts_pretrained(config)))
+
+    @classmethod
+    def starts_pretrained(cls, config) -> bool:
+        """Whether the backbone starts from pretrained weights (then it is frozen first by
+        default, see :func:`fine_tuning_defaults`): ``model.weights`` is set."""
+        return bool(config.model.weights)
 
     def check_config(self) -> None:
         super().check_config()
@@ -139,8 +150,11 @@ class ClassificationTask(Task):
                               **{**self.zoo_kwargs(data, shape), **self.zoo_options()})
             self.initialize(inner, data)
         else:
-            inner = zoo.replace_head(self.init_base_model(trained), classes,
-                                     dropout=cfg.dropout, freeze_backbone=cfg.freeze_backbone)
+            base = self.init_base_model(trained)
+            inner = keep_head(base, init_record(cfg.init).get("labels"), data.class_names)
+            if inner is None:
+                inner = zoo.replace_head(base, classes, dropout=cfg.dropout,
+                                         freeze_backbone=bool(cfg.freeze_backbone))
             expected, given = tuple(inner.input_shape[1:]), tuple(features.shape[1:])
             if len(expected) != len(given) or any(
                     e is not None and g is not None and e != g for e, g in zip(expected, given)):
@@ -227,6 +241,76 @@ class ClassificationTask(Task):
                        "matrix in\n`confusion_matrix.png`, the training curves in "
                        "`training_curves.png`.",
         }
+
+
+def fine_tuning_defaults(config, pretrained: bool):
+    """Resolve ``model.freeze_backbone`` when it is ``None`` (the default), in place.
+
+    With a ``pretrained`` backbone (``model.weights``) it starts frozen and ``train.unfreeze_epoch``
+    (unless set) is a fifth of the epochs, at least 1: the new head first learns on features it
+    cannot yet spoil, then the whole network trains at ``train.unfreeze_learning_rate_factor``
+    times the rate. Without weights nothing is frozen. The resolved values are what
+    ``config.yaml`` records, so a resumed run resolves them the same way.
+
+    Returns:
+        ``config``.
+    """
+    model = config.model
+    if model.freeze_backbone is None:
+        if pretrained and config.train.unfreeze_epoch is None:
+            config.train.unfreeze_epoch = max(1, config.train.epochs // 5)
+        model.freeze_backbone = pretrained
+    return config
+
+
+def init_record(spec: str | None) -> dict[str, Any]:
+    """What ``model.init`` was trained for: ``{"task", "labels"}`` where recorded (a preset's
+    ``metadata.json``, a run's ``config.yaml`` and ``labels.json``); ``{}`` when unknown."""
+    import json
+    from pathlib import Path
+
+    kind, _, where = (spec or "").partition(":")
+    try:
+        if kind == "preset":
+            from kerazoo.zoo.presets import METADATA_FILE, _resolve
+
+            path = _resolve(where) / METADATA_FILE
+            metadata = json.loads(path.read_text()) if path.is_file() else {}
+            return {key: metadata[key] for key in ("task", "labels") if key in metadata}
+        if kind == "run":
+            import yaml
+
+            record = {}
+            if (Path(where) / "config.yaml").is_file():
+                record["task"] = (yaml.safe_load((Path(where) / "config.yaml").read_text())
+                                  or {}).get("task")
+            if (Path(where) / "labels.json").is_file():
+                record["labels"] = json.loads((Path(where) / "labels.json").read_text())
+            return record
+    except (OSError, ValueError, KerazooError):  # unreadable: loading the model reports it
+        return {}
+    return {}
+
+
+def keep_head(base, labels, class_names):
+    """``base`` itself when the data's label set equals the one it was trained on, else ``None``.
+
+    Equal sets in another order keep the head too, its classifier's columns reordered to the
+    data's class ids.
+    """
+    if not labels or len(set(labels)) != len(labels) or set(labels) != set(class_names):
+        return None
+    if int(base.output.shape[-1]) != len(labels):
+        return None
+    if list(labels) != list(class_names):
+        try:
+            classifier = base.get_layer("head").get_layer("classifier")
+        except ValueError:
+            return None
+        order = [list(labels).index(name) for name in class_names]
+        kernel, bias = classifier.get_weights()
+        classifier.set_weights([kernel[..., order], bias[order]])
+    return base
 
 
 def fit_baseline(task: ClassificationTask, data: PreparedData, model, name: str,

@@ -71,9 +71,16 @@ class ModelConfig:
 
     Args:
         name: a registered zoo model (``kerazoo list models``).
-        init: ``preset:NAME`` or ``run:DIR`` to start from trained weights with a new head.
+        init: ``preset:NAME`` or ``run:DIR`` to start from trained weights; the head is kept
+            when the data's label set equals the init model's, else a new head is put on.
+        weights: pretrained weights of the zoo backbone, e.g. ``imagenet`` (Keras's published
+            ImageNet weights, for models whose ``zoo.model_config(name)["weights"]`` lists them); the preprocessing
+            those weights were trained with is built into the model. Only tasks that declare it
+            in ``uses`` read it (image classification). Defaults to ``None`` (random init).
         dropout: dropout before the classifier. Defaults to ``None`` (the model's own).
-        freeze_backbone: train the head only (first fine-tuning phase).
+        freeze_backbone: train the head only (first fine-tuning phase). Defaults to ``None``:
+            ``True`` with ``weights`` (and ``train.unfreeze_epoch`` then defaults to a fifth of
+            the epochs, at least 1: frozen-then-unfrozen fine-tuning), else ``False``.
         batchnorm_momentum: momentum of every BatchNormalization layer's moving statistics.
             Defaults to ``None`` (the model's own, Keras's 0.99). Rarely needed: the trainer
             recomputes the statistics with the current weights (``train.precise_bn_batches``).
@@ -83,8 +90,9 @@ class ModelConfig:
 
     name: str = "simple_cnn"
     init: str | None = None
+    weights: str | None = None
     dropout: float | None = None
-    freeze_backbone: bool = False
+    freeze_backbone: bool | None = None
     batchnorm_momentum: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
 

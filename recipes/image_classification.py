@@ -1,7 +1,11 @@
 """The image-classification recipe: any zoo CNN on ``digits``, ``tfds:NAME`` or ``folder:PATH``.
 
 The trained model takes raw pixel values (float ``[H, W, C]`` in 0-255) and does the zoo model's
-preprocessing itself, so the exported SavedModel only has to resize. Augmentations (``data.augment``):
+preprocessing itself, so the exported SavedModel only has to resize. With
+``model.weights=imagenet`` that is the preprocessing the published weights were trained with
+(``zoo.preprocessing_for``), after gray images are repeated to RGB and images under 32x32 resized
+up; with a ``model.init`` made for another image shape, the conversion to that shape (gray/RGB,
+resizing) comes first (:func:`adapt_images`). Augmentations (``data.augment``):
 ``flip`` (left-right), ``translate`` (up to 1/8 of the size, zero fill), ``brightness``, drawn
 per image but applied to whole batches, stateless and seeded by batch position (a resumed run and
 every replica layout see the same augmented batches);
@@ -24,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kerazoo.errors import ConfigError
 from kerazoo.recipes.classification import ClassificationTask
 from kerazoo.recipes.config import DataConfig
-from kerazoo.recipes.task import PreparedData, Source
+from kerazoo.recipes.task import SHARED_KEYS, PreparedData, Source
 from kerazoo.registry import register
 
 AUGMENTATIONS = ("flip", "translate", "brightness", "rand_augment", "mixup", "cutmix")
@@ -184,10 +189,36 @@ class ImageClassification(ClassificationTask):
         "folder": Source(_load_folder, "PATH/CLASS/*.png|jpg", "PATH"),
     }
     augmentations = AUGMENTATIONS
+    uses = SHARED_KEYS  # model.weights included: ImageNet-pretrained backbones
     data_config = ImageDataConfig
     defaults = {"train.epochs": 25, "train.batch_size": 32, "train.learning_rate": 3e-3,
                 "train.warmup_steps": 20, "data.augment": ["translate"],
                 "train.early_stopping_patience": 5}
+
+    def check_config(self) -> None:
+        super().check_config()
+        model = self.config.model
+        if model.weights is None:
+            return
+        if model.init:
+            raise ConfigError(
+                f"Config keys 'model.weights' ({model.weights}) and 'model.init' ({model.init}) "
+                "both set the starting weights; keep one.")
+        from kerazoo.registry import registry
+
+        try:
+            offered = tuple(registry("models").get(self.zoo_model_name()).metadata
+                            .get("weights", ()))
+        except Exception:  # an unknown model is reported by the model build itself
+            return
+        if model.weights not in offered:
+            models = registry("models")
+            with_weights = [name for name in models.list()
+                            if model.weights in models.get(name).metadata.get("weights", ())]
+            raise ConfigError(
+                f"Config key 'model.weights': {self.zoo_model_name()} has no "
+                f"{model.weights!r} weights (it offers {list(offered) or 'none'}); models with "
+                f"them: {', '.join(with_weights) or 'none'}.")
 
     # ----- data -----
     def _augment(self):
@@ -282,26 +313,56 @@ class ImageClassification(ClassificationTask):
 
     # ----- model -----
     def build_features(self, data: PreparedData, trained=None):
+        """Raw pixels in; out, what the zoo model takes.
+
+        In order: channel conversion and resizing where the backbone was made for another
+        shape (``model.init`` or ``model.weights``), then the backbone's preprocessing.
+        """
         import keras
 
         from kerazoo.registry import registry
 
+        cfg = self.config.model
         shape, _ = data.feature_spec
         inputs = keras.Input(shape, name="images")
-        if trained is not None and _rescales_inside(self.init_base_model(trained)):
-            # A preset that takes 0..255 pixels itself (simple_cnn_digits): rescaling here too
-            # would shrink its inputs a second time.
-            return inputs, keras.layers.Identity(name="rescale")(inputs)
-        # The registry entry, not zoo.model_config: that one also reads every shipped preset.
-        entry = registry("models").get(self.zoo_model_name())
-        preprocessing = entry.metadata.get("preprocessing") or {}
-        x = keras.layers.Rescaling(float(preprocessing.get("rescale") or 1.0), name="rescale")(
-            inputs)
-        mean, std = preprocessing.get("mean"), preprocessing.get("std")
-        if mean is not None and std is not None:
-            x = keras.layers.Normalization(
-                mean=list(mean), variance=[s * s for s in std], name="normalize")(x)
-        return inputs, x
+        if trained is not None:
+            base = self.init_base_model(trained)
+            x = adapt_images(inputs, self._init_shape(base))
+            if _rescales_inside(base):
+                # A preset that takes 0..255 pixels itself (simple_cnn_digits): rescaling here too
+                # would shrink its inputs a second time.
+                return inputs, keras.layers.Identity(name="rescale")(x)
+            preprocessing = registry("models").get(self.zoo_model_name()).metadata.get(
+                "preprocessing") or {}
+        elif cfg.weights:
+            from kerazoo import zoo
+
+            x = adapt_images(inputs, pretrained_shape(shape))
+            preprocessing = zoo.preprocessing_for(self.zoo_model_name(), cfg.weights)
+        else:
+            x = inputs
+            # The registry entry, not zoo.model_config: that one also reads every shipped preset.
+            preprocessing = registry("models").get(self.zoo_model_name()).metadata.get(
+                "preprocessing") or {}
+        return inputs, preprocess(x, preprocessing)
+
+    def _init_shape(self, base) -> tuple:
+        """The image shape the ``model.init`` backbone takes; ``()`` when it takes no images (the
+        shape check of ``build_model`` then refuses it in one line)."""
+        from kerazoo.recipes.classification import init_record
+
+        expected = tuple(base.input_shape[1:])
+        task = init_record(self.config.model.init).get("task")
+        if task not in (None, self.name):
+            raise ConfigError(
+                f"Config key 'model.init': {self.config.model.init} was trained by the {task} "
+                f"recipe; {self.name} fine-tunes image models (a zoo image preset or an "
+                f"{self.name} run).")
+        return expected if len(expected) == 3 and expected[-1] in (1, 3) else ()
+
+    def zoo_kwargs(self, data: PreparedData, feature_shape: tuple) -> dict:
+        weights = self.config.model.weights
+        return {"weights": weights} if weights else {}
 
     # ----- prediction and serving -----
     def input_description(self, data: PreparedData) -> str:
@@ -333,6 +394,92 @@ class ImageClassification(ClassificationTask):
         from kerazoo.recipes.export import image_signatures
 
         return image_signatures(model, class_names)
+
+
+#: ITU-R 601 luma weights, as tf.image.rgb_to_grayscale.
+LUMA = (0.2989, 0.5870, 0.1140)
+#: The smallest side ImageNet backbones take (keras.applications' own minimum).
+MIN_PRETRAINED_SIDE = 32
+
+
+def pretrained_shape(shape) -> tuple[int, int, int]:
+    """The input shape of an ImageNet backbone for images of ``shape``: RGB, sides >= 32."""
+    height, width = (int(v) for v in shape[:2])
+    return (max(height, MIN_PRETRAINED_SIDE), max(width, MIN_PRETRAINED_SIDE), 3)
+
+
+def _fixed_linear(x, matrix, name):
+    """A frozen 1x1 linear map of the channels (a Keras ``Dense`` on the last axis): channel
+    conversions with built-in, safely loadable layers."""
+    import keras
+
+    layer = keras.layers.Dense(len(matrix[0]), use_bias=False, trainable=False, dtype="float32",
+                               name=name)
+    out = layer(x)
+    layer.kernel.assign(np.asarray(matrix, "float32"))
+    return out
+
+
+def adapt_images(x, target):
+    """Convert ``[H, W, C]`` images to ``target`` inside the model; unchanged when ``target`` is
+    ``()`` or already ``x``'s shape.
+
+    Channels: 1 -> 3 repeats the gray channel; 3 -> 1 is the luma (ITU-R 601, as
+    ``tf.image.rgb_to_grayscale``). Sides: shrinking by whole factors (32 -> 8) averages the
+    pixel blocks; other sizes are resized bilinearly (antialiased when shrinking). Other channel
+    counts are left alone for the caller's shape check to refuse.
+
+    Example:
+
+    >>> import keras
+    >>> adapt_images(keras.Input((32, 32, 3)), (8, 8, 1)).shape
+    (None, 8, 8, 1)
+    """
+    import keras
+
+    if not target:
+        return x
+    height, width, channels = target
+    have = x.shape[-1]
+    if have != channels:
+        if (have, channels) == (1, 3):
+            x = keras.layers.Concatenate(name="gray_to_rgb", dtype="float32")([x, x, x])
+        elif (have, channels) == (3, 1):
+            x = _fixed_linear(x, [[w] for w in LUMA], "rgb_to_gray")
+    have_h, have_w = x.shape[1:3]
+    if None in (height, width, have_h, have_w) or (have_h, have_w) == (height, width):
+        return x
+    if have_h % height == 0 and have_w % width == 0:
+        # Shrinking by whole factors: the exact box average, a TFLite builtin (the antialiased
+        # resize is ScaleAndTranslate, which TFLite runs only with select TF ops).
+        return keras.layers.AveragePooling2D((have_h // height, have_w // width), dtype="float32",
+                                             name="resize")(x)
+    shrinking = height < have_h or width < have_w
+    return keras.layers.Resizing(int(height), int(width), antialias=shrinking, dtype="float32",
+                                 name="resize")(x)
+
+
+def preprocess(x, preprocessing: dict):
+    """A zoo model's preprocessing as layers: ``channel_order`` ``BGR`` (flip the channels),
+    then ``x * rescale``, then ``(x - mean) / std`` where ``mean`` is given (``std`` 1 if not).
+
+    Example:
+
+    >>> import keras
+    >>> preprocess(keras.Input((32, 32, 3)), {"rescale": 1 / 255}).shape
+    (None, 32, 32, 3)
+    """
+    import keras
+
+    if preprocessing.get("channel_order") == "BGR":
+        x = _fixed_linear(x, np.eye(3)[::-1].tolist(), "rgb_to_bgr")
+    x = keras.layers.Rescaling(float(preprocessing.get("rescale") or 1.0), name="rescale")(x)
+    mean, std = preprocessing.get("mean"), preprocessing.get("std")
+    if mean is not None:
+        std = std if std is not None else [1.0] * len(mean)
+        x = keras.layers.Normalization(
+            mean=list(mean), variance=[s * s for s in std], name="normalize")(x)
+    return x
 
 
 def _rescales_inside(zoo_model) -> bool:

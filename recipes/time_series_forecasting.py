@@ -215,7 +215,7 @@ class TimeSeriesForecasting(Task):
     # the loss is a regression loss: these keys would be silently ignored, so they are refused.
     uses = SHARED_KEYS - {
         "data.data_dir", "data.download", "data.shuffle_buffer", "data.cache", "data.augment",
-        "train.label_smoothing", "train.class_weight", "model.init", "model.freeze_backbone",
+        "train.label_smoothing", "train.class_weight", "model.init", "model.freeze_backbone", "model.weights",
         "train.unfreeze_epoch", "train.unfreeze_learning_rate_factor",
     }
     train_metric_name = "mae"

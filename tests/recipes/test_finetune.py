@@ -127,3 +127,113 @@ def test_init_from_a_finished_run(three_digits, tmp_path):
     config.model.init = f"run:{tmp_path / 'missing'}"
     with pytest.raises(ConfigError, match="model.init': no trained model"):
         task.build_model(data)
+
+
+# ----- fine-tuning across shapes (issue 21) -----
+
+def _rgb32(image):
+    """An 8x8 gray digit as a 32x32 RGB picture: each pixel a 4x4 block, ink slightly tinted."""
+    big = np.kron(image[..., 0].astype("float32"), np.ones((4, 4), "float32"))
+    return np.clip(np.stack([big, big * 0.96, big * 0.9], -1), 0, 255).astype("uint8")
+
+
+@pytest.fixture(scope="module")
+def digits_rgb32(tmp_path_factory):
+    """A ``folder:`` dataset of real digits 0-9 redrawn as 32x32 RGB PNGs (6 per class): the
+    preset's label set on inputs of another size and channel count."""
+    from PIL import Image
+
+    from kerazoo.recipes.embedded import digits
+
+    images, labels = digits.load()["test"]
+    root = tmp_path_factory.mktemp("data") / "rgb32"
+    for digit in range(10):
+        (root / str(digit)).mkdir(parents=True)
+        for index in np.flatnonzero(labels == digit)[:6]:
+            Image.fromarray(_rgb32(images[index])).save(root / str(digit) / f"{index}.png")
+    return root
+
+
+def test_the_digits_preset_reads_32x32_rgb_inside_the_model_and_keeps_its_head(digits_rgb32):
+    import keras
+
+    from kerazoo import zoo
+    from kerazoo.recipes.api import get_task, resolve_config
+    from kerazoo.recipes.embedded import digits
+
+    config = resolve_config("image_classification", None, [
+        f"data.source=folder:{digits_rgb32}", "model.init=preset:simple_cnn_digits"])
+    task = get_task("image_classification")(config)
+    data = task.prepare_data()
+    model = task.build_model(data)
+    assert model.input_shape == (None, 32, 32, 3)
+    assert [layer.name for layer in model.layers[1:3]] == ["rgb_to_gray", "resize"]
+    preset = zoo.from_preset("simple_cnn_digits")
+    inner = task.inner_model(model)
+    assert _same(_weights(inner, "head"), _weights(preset, "head"))  # same labels: head kept
+    images, labels = digits.load()["test"]
+    recipe = np.argmax(keras.ops.convert_to_numpy(
+        model(np.stack([_rgb32(i) for i in images[:100]]).astype("float32"))), -1)
+    original = np.argmax(keras.ops.convert_to_numpy(preset(images[:100].astype("float32"))), -1)
+    # Gray and 8x8 again inside the model (luma of a tint, antialiased resizing of 4x4 blocks):
+    # not bit-exact, but the preset answers as on the original digits.
+    assert np.mean(recipe == original) >= 0.9 and np.mean(recipe == labels[:100]) >= 0.9
+
+
+def test_a_permuted_label_set_keeps_the_head_reordered():
+    import keras
+
+    from kerazoo import zoo
+    from kerazoo.recipes.classification import keep_head
+
+    preset = zoo.from_preset("simple_cnn_digits")
+    images = np.random.default_rng(0).uniform(0, 255, (4, 8, 8, 1)).astype("float32")
+    before = keras.ops.convert_to_numpy(preset(images))
+    names = [str(d) for d in (3, 1, 4, 0, 5, 9, 2, 6, 8, 7)]
+    kept = keep_head(preset, [str(d) for d in range(10)], names)
+    assert kept is preset
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(kept(images)),
+                               before[:, [int(n) for n in names]], rtol=1e-6)
+    assert keep_head(zoo.from_preset("simple_cnn_digits"), [str(d) for d in range(10)],
+                     ["0", "1"]) is None
+
+
+def test_fine_tune_across_shapes_in_one_command_exports_a_serving_model(digits_rgb32, tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from kerazoo.cli import main
+
+    run = tmp_path / "run"
+    code = main(["train", "image_classification", "--data", f"folder:{digits_rgb32}",
+                 "--init", "preset:simple_cnn_digits", "--epochs", "2", "--run-dir", str(run),
+                 *sum((["--set", item] for item in FAST), [])])
+    assert code == 0
+    model = keras.saving.load_model(run / "model.keras", compile=False)
+    pixels = np.stack([_rgb32(np.full((8, 8, 1), v, "uint8")) for v in (0, 90, 200)])
+    pixels[:, 8:24, 12:20] = 255  # a bar: something digit-like
+    expected = keras.ops.convert_to_numpy(
+        keras.ops.softmax(model(pixels.astype("float32"), training=False)))
+    served = tf.saved_model.load(str(run / "export" / "1")).signatures["serving_default"](
+        images=tf.constant(pixels))
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
+    assert set(served["labels"].numpy().astype(str)) <= {str(d) for d in range(10)}
+    # The conversion layers are TFLite builtins (no select TF ops needed).
+    from kerazoo.serving.tflite import run_tflite
+
+    assert main(["export", str(run), "--format", "tflite"]) == 0
+    tflite = sorted((run / "export").glob("*.tflite"))[-1]
+    got = run_tflite(str(tflite), {"images": pixels})
+    np.testing.assert_allclose(got["probabilities"], served["probabilities"].numpy(), atol=1e-5)
+
+
+def test_init_from_a_model_of_another_recipe_is_refused_in_one_line(three_digits):
+    from kerazoo.errors import ConfigError
+    from kerazoo.recipes.api import get_task, resolve_config
+
+    config = resolve_config("image_classification", None, [
+        f"data.source=folder:{three_digits}", "model.init=preset:sentiment_bilstm_embedded"])
+    task = get_task("image_classification")(config)
+    with pytest.raises(ConfigError, match="trained by the sentiment_analysis recipe") as error:
+        task.build_model(task.prepare_data())
+    assert "\n" not in str(error.value)
