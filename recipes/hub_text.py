@@ -11,8 +11,14 @@ so ``model.keras`` and the SavedModel carry the tokenizer and ``serving_default`
 strings. The backbone is the zoo's ``backbone`` layer, so ``model.freeze_backbone``,
 ``train.unfreeze_epoch`` and the trainer's two-phase schedule act on it unchanged.
 
-keras-hub is imported only here, and only for such a model: ``import kerazoo`` does not load it,
-and without it the user reads one line naming the extra to install.
+The outer model is a :class:`HubTextClassifier` (registered with Keras as
+``kerazoo>HubTextClassifier``), not a functional model: a functional model would call the
+tokenizer on a symbolic input while ``model.keras`` loads, before the tokenizer's vocabulary (a
+saved asset) is read back. Importing this module registers it; the sentiment recipe imports it
+before loading a keras-hub run.
+
+keras-hub is imported only by the functions here, and only for such a model: ``import kerazoo``
+does not load it, and without it the user reads one line naming the extra to install.
 
 Example:
 
@@ -26,6 +32,8 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
+
+import keras
 
 from kerazoo.errors import ConfigError
 
@@ -162,8 +170,8 @@ def build_classifier(preset: str, num_classes: int, *, sequence_length: int,
         name: the model's name.
 
     Returns:
-        A functional ``keras.Model``; its ``hub_text_classifier`` layer is a zoo-style model
-        whose ``backbone`` layer is the keras-hub backbone.
+        A :class:`HubTextClassifier`; its ``classifier`` is a zoo-style functional model whose
+        ``backbone`` layer is the keras-hub backbone.
 
     Example:
 
@@ -171,8 +179,6 @@ def build_classifier(preset: str, num_classes: int, *, sequence_length: int,
     >>> model(tf.constant(["a great film"])).shape  # doctest: +SKIP
     TensorShape([1, 2])
     """
-    import keras
-
     preprocessor = load_preprocessor(preset, sequence_length)
     backbone = load_backbone(preset)
     limit = backbone.get_config().get("max_sequence_length")
@@ -180,12 +186,62 @@ def build_classifier(preset: str, num_classes: int, *, sequence_length: int,
         raise ConfigError(
             f"Config key 'data.sequence_length': {sequence_length} tokens, but {preset} "
             f"has position embeddings for {limit}; use at most {limit}.")
-    texts = keras.Input((), dtype="string", name="texts")
-    features = preprocessor(texts)
+    features = preprocessor(keras.Input((), dtype="string"))
     inputs = {key: keras.Input(tuple(value.shape[1:]), dtype=value.dtype, name=key)
               for key, value in features.items()}
     x = _pooled(backbone(inputs))
     x = keras.layers.Dropout(DEFAULT_DROPOUT if dropout is None else dropout, name="dropout")(x)
     logits = keras.layers.Dense(num_classes, name="classifier")(x)
-    inner = keras.Model(inputs, logits, name="hub_text_classifier")
-    return keras.Model(texts, inner(features), name=name)
+    classifier = keras.Model(inputs, logits, name="hub_text_classifier")
+    return HubTextClassifier(preprocessor, classifier, name=name)
+
+
+@keras.saving.register_keras_serializable(package="kerazoo")
+class HubTextClassifier(keras.Model):
+    """A keras-hub preprocessor in front of a classifier: raw strings ``[batch]`` -> logits.
+
+    Args:
+        preprocessor: a keras-hub ``TextClassifierPreprocessor`` (strings -> token ids).
+        classifier: a model from the preprocessor's outputs to logits.
+        **kwargs: ``keras.Model`` arguments (``name``).
+
+    Example:
+
+    >>> model = build_classifier("/tmp/tiny_bert", 2, sequence_length=16)  # doctest: +SKIP
+    >>> isinstance(model, HubTextClassifier), model.classifier.get_layer("backbone").name
+    (True, 'backbone')  # doctest: +SKIP
+    """
+
+    def __init__(self, preprocessor, classifier, **kwargs):
+        super().__init__(**kwargs)
+        self.preprocessor = preprocessor
+        self.classifier = classifier
+
+    def build(self, input_shape=None):
+        # Both parts are built; building by a symbolic call would run the tokenizer while
+        # model.keras loads, before its vocabulary asset is read.
+        self.built = True
+
+    @property
+    def input_dtype(self):
+        # Strings: the default (the compute dtype, float32) would make the SavedModel's traced
+        # default signature cast the texts to floats.
+        return "string"
+
+    def call(self, texts, training=None):
+        return self.classifier(self.preprocessor(texts), training=training)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.classifier.output_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(),
+                "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
+                "classifier": keras.saving.serialize_keras_object(self.classifier)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        preprocessor = keras.saving.deserialize_keras_object(config.pop("preprocessor"))
+        classifier = keras.saving.deserialize_keras_object(config.pop("classifier"))
+        return cls(preprocessor, classifier, **config)

@@ -40,11 +40,11 @@ import numpy as np
 from kerazoo.errors import ConfigError, DataError
 from kerazoo.recipes.classification import ClassificationTask
 from kerazoo.recipes.config import DataConfig
-from kerazoo.recipes.hub_text import hub_preset
 from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
 
 log = logging.getLogger(__name__)
+HUB_PREFIX = "keras_hub:"  # kerazoo.recipes.hub_text imports Keras: loaded only when used
 TEXT_MODELS = ("bilstm_text_classifier", "text_cnn", "text_mlp", "transformer_text_classifier")
 # The issue's "mlp over pooled embeddings"; the zoo's plain ``mlp`` takes dense features.
 ALIASES = {"mlp": "text_mlp", "transformer": "transformer_text_classifier"}
@@ -165,10 +165,16 @@ class SentimentAnalysis(ClassificationTask):
     def zoo_model_name(self) -> str:
         return ALIASES.get(self.config.model.name, self.config.model.name)
 
+    def __init__(self, config):
+        super().__init__(config)
+        if self.preset is not None:
+            import kerazoo.recipes.hub_text  # noqa: F401  (registers HubTextClassifier to load runs)
+
     @property
     def preset(self) -> str | None:
         """The keras-hub preset of ``model.name=keras_hub:PRESET``, else ``None``."""
-        return hub_preset(self.config.model.name)
+        name = self.config.model.name
+        return name[len(HUB_PREFIX):] if name.startswith(HUB_PREFIX) else None
 
     def check_config(self) -> None:
         if self.preset is not None:
@@ -301,7 +307,8 @@ class SentimentAnalysis(ClassificationTask):
 
     def predict(self, model, features):
         probabilities = super().predict(model, features)
-        return probabilities if len(features) else np.zeros((0, model.output_shape[-1]))
+        return probabilities if len(features) else np.zeros(
+            (0, self.inner_model(model).output_shape[-1]))
 
     def extra_report(self, data: TextData, features, labels, probabilities):
         report = {"worst_examples": worst_examples(features, labels, probabilities,
