@@ -202,3 +202,30 @@ def test_bad_presets_and_keys_are_refused_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "keras_hub", None)
     with pytest.raises(ConfigError, match=r'pip install "kerazoo\[hub\]"$'):
         _task("model.name=keras_hub:bert_tiny_en_uncased")
+
+
+@pytest.mark.slow
+def test_kerazoo_serve_loads_the_export_without_keras_hub(hub_run):
+    import keras
+    import tensorflow as tf
+
+    import kerazoo.recipes.hub_text  # noqa: F401
+
+    # A fresh process, as `kerazoo serve` runs: it must register tensorflow-text's ops itself.
+    code = (
+        "import json, sys\n"
+        "import tensorflow as tf\n"
+        "from kerazoo.serving.model_store import load_version\n"
+        f"version = load_version({str(hub_run / 'export')!r}, 1)\n"
+        "out = version.loaded.signatures['serving_default'](texts=tf.constant(sys.argv[1:]))\n"
+        "print(json.dumps({'keras_hub': 'keras_hub' in sys.modules,\n"
+        "                  'p': out['probabilities'].numpy().tolist()}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *TEXTS], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not result["keras_hub"]
+    model = keras.saving.load_model(hub_run / "model.keras", compile=False)
+    expected = keras.ops.convert_to_numpy(keras.ops.softmax(model(tf.constant(TEXTS))))
+    np.testing.assert_allclose(result["p"], expected, atol=1e-5)
