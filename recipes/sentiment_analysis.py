@@ -218,6 +218,8 @@ class SentimentAnalysis(ClassificationTask):
             raise ConfigError(
                 "Config key 'runtime.jit_compile': the keras-hub tokenizer runs inside the "
                 "model on strings, which XLA cannot compile; set runtime.jit_compile=false.")
+        # "auto" would mean XLA on a GPU or TPU: off, for the same reason.
+        config.runtime.jit_compile = False
         hub_text.check_preset(self.preset)
         if hub_text.apply_fine_tuning_defaults(config):
             log.info("%s: backbone frozen for epoch 1, then trained at learning rate x %s.",
