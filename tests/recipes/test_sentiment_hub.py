@@ -205,6 +205,7 @@ def test_bad_presets_and_keys_are_refused_in_one_line(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.multiprocess
 def test_kerazoo_serve_loads_the_export_without_keras_hub(hub_run):
     import keras
     import tensorflow as tf
