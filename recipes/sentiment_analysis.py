@@ -168,7 +168,11 @@ class SentimentAnalysis(ClassificationTask):
     def __init__(self, config):
         super().__init__(config)
         if self.preset is not None:
-            import kerazoo.recipes.hub_text  # noqa: F401  (registers HubTextClassifier to load runs)
+            # Registers HubTextClassifier (to load runs) and says in one line when keras-hub
+            # is missing, before a config is checked or a run is loaded.
+            from kerazoo.recipes import hub_text
+
+            hub_text.import_keras_hub()
 
     @property
     def preset(self) -> str | None:
