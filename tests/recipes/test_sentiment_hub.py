@@ -230,3 +230,15 @@ def test_kerazoo_serve_loads_the_export_without_keras_hub(hub_run):
     model = keras.saving.load_model(hub_run / "model.keras", compile=False)
     expected = keras.ops.convert_to_numpy(keras.ops.softmax(model(tf.constant(TEXTS))))
     np.testing.assert_allclose(result["p"], expected, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_sigkill_in_the_frozen_phase_then_rerun_resumes_to_the_same_weights(
+        tiny_preset, assert_resumes_after_sigkill):
+    preset, data = tiny_preset
+    # Killed after step 3 of epoch 1 (frozen); the re-run finishes it and unfreezes at epoch 2.
+    assert_resumes_after_sigkill("sentiment_analysis", [
+        f"model.name=keras_hub:{preset}", f"data.source=csv:{data}", "train.epochs=2",
+        "train.steps_per_epoch=4", "train.batch_size=8", "train.checkpoint_every=3",
+        "data.sequence_length=16", "train.early_stopping_patience=null"])
