@@ -12,6 +12,12 @@ vocabulary. ``data.pretrained_vectors`` initialises the embedding from a local G
 file and logs the vocabulary coverage. ``train.class_weight=balanced`` or ``train.loss=focal``
 handle class imbalance.
 
+``model.name=keras_hub:PRESET`` fine-tunes a pretrained keras-hub text backbone instead (a preset
+name or a ``save_to_preset`` directory; :mod:`kerazoo.recipes.hub_text`): the preset's tokenizer
+replaces the vectorizer inside the model, and the backbone is frozen for the first epoch, then
+unfrozen at a hundredth of the learning rate, unless the config sets ``model.freeze_backbone`` or
+``train.unfreeze_epoch``. ``data.sequence_length`` counts the preset's tokens.
+
 String tensors stay on the host: XLA (``runtime.jit_compile``) and TPUs need the vectorizer moved
 into the input pipeline, which this recipe does not do yet.
 
@@ -38,6 +44,7 @@ from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
 
 log = logging.getLogger(__name__)
+HUB_PREFIX = "keras_hub:"  # kerazoo.recipes.hub_text imports Keras: loaded only when used
 TEXT_MODELS = ("bilstm_text_classifier", "text_cnn", "text_mlp", "transformer_text_classifier")
 # The issue's "mlp over pooled embeddings"; the zoo's plain ``mlp`` takes dense features.
 ALIASES = {"mlp": "text_mlp", "transformer": "transformer_text_classifier"}
@@ -158,7 +165,25 @@ class SentimentAnalysis(ClassificationTask):
     def zoo_model_name(self) -> str:
         return ALIASES.get(self.config.model.name, self.config.model.name)
 
+    def __init__(self, config):
+        super().__init__(config)
+        if self.preset is not None:
+            # Registers HubTextClassifier (to load runs) and says in one line when keras-hub
+            # is missing, before a config is checked or a run is loaded.
+            from kerazoo.recipes import hub_text
+
+            hub_text.import_keras_hub()
+
+    @property
+    def preset(self) -> str | None:
+        """The keras-hub preset of ``model.name=keras_hub:PRESET``, else ``None``."""
+        name = self.config.model.name
+        return name[len(HUB_PREFIX):] if name.startswith(HUB_PREFIX) else None
+
     def check_config(self) -> None:
+        if self.preset is not None:
+            self.check_hub_config()
+            return
         super().check_config()
         data = self.config.data
         if data.vocab_size < 3 or data.sequence_length < 1:
@@ -172,6 +197,38 @@ class SentimentAnalysis(ClassificationTask):
                 f"choose from {', '.join(TEXT_MODELS)} (or mlp, transformer)."
             )
 
+    def check_hub_config(self) -> None:
+        """``keras_hub:PRESET``: keys that belong to the vectorizer or the zoo are refused, the
+        preset is checked by name, and the two-phase fine-tuning defaults are applied."""
+        from kerazoo.recipes import hub_text
+
+        super().check_config()
+        config, defaults = self.config, self.default_config()
+        for key in ("vocab_size", "ngrams", "pretrained_vectors"):
+            if getattr(config.data, key) != getattr(defaults.data, key):
+                raise ConfigError(
+                    f"Config key 'data.{key}' is not used with {config.model.name}: the "
+                    "preset's tokenizer brings its own vocabulary; remove it.")
+        if config.data.sequence_length < 2:
+            raise ConfigError("data.sequence_length must be >= 2 for a keras-hub model (its "
+                              f"special tokens count). Received: {config.data.sequence_length}")
+        for key, value in (("model.init", config.model.init),
+                           ("model.options", config.model.options),
+                           ("model.batchnorm_momentum", config.model.batchnorm_momentum)):
+            if value:
+                raise ConfigError(f"Config key '{key}' is not used with {config.model.name} "
+                                  "(the preset is the starting point); remove it.")
+        if config.runtime.jit_compile:
+            raise ConfigError(
+                "Config key 'runtime.jit_compile': the keras-hub tokenizer runs inside the "
+                "model on strings, which XLA cannot compile; set runtime.jit_compile=false.")
+        # "auto" would mean XLA on a GPU or TPU: off, for the same reason.
+        config.runtime.jit_compile = False
+        hub_text.check_preset(self.preset)
+        if hub_text.apply_fine_tuning_defaults(config):
+            log.info("%s: backbone frozen for epoch 1, then trained at learning rate x %s.",
+                     config.model.name, config.train.unfreeze_learning_rate_factor)
+
     # ----- data -----
     def prepare_data(self) -> TextData:
         import dataclasses
@@ -179,6 +236,13 @@ class SentimentAnalysis(ClassificationTask):
         import keras
 
         data = self.config.data
+        if self.preset is not None:
+            from kerazoo.recipes import hub_text
+
+            # Fetches (or finds cached) the tokenizer now: offline, a named preset fails here,
+            # before the run directory is written.
+            hub_text.load_preprocessor(self.preset, data.sequence_length)
+            return TextData(**vars(super().prepare_data()))
         if data.pretrained_vectors and not Path(data.pretrained_vectors).is_file():
             raise DataError(f"data.pretrained_vectors: file not found: {data.pretrained_vectors}")
         prepared = super().prepare_data()
@@ -195,6 +259,20 @@ class SentimentAnalysis(ClassificationTask):
                         vector_coverage=coverage)
 
     # ----- model -----
+    def build_model(self, data: TextData):
+        if self.preset is None:
+            return super().build_model(data)
+        from kerazoo import zoo
+        from kerazoo.recipes import hub_text
+
+        cfg = self.config.model
+        model = hub_text.build_classifier(
+            self.preset, len(data.class_names), sequence_length=self.config.data.sequence_length,
+            dropout=cfg.dropout, name=f"{self.name}_keras_hub")
+        if cfg.freeze_backbone:
+            zoo.set_backbone_trainable(self.inner_model(model), False)
+        return model
+
     def build_features(self, data: TextData, trained=None):
         import keras
 
@@ -235,7 +313,8 @@ class SentimentAnalysis(ClassificationTask):
 
     def predict(self, model, features):
         probabilities = super().predict(model, features)
-        return probabilities if len(features) else np.zeros((0, model.output_shape[-1]))
+        return probabilities if len(features) else np.zeros(
+            (0, self.inner_model(model).output_shape[-1]))
 
     def extra_report(self, data: TextData, features, labels, probabilities):
         report = {"worst_examples": worst_examples(features, labels, probabilities,
@@ -271,6 +350,10 @@ class SentimentAnalysis(ClassificationTask):
         return list(inputs)
 
     def input_description(self, data: PreparedData) -> str:
+        if self.preset is not None:
+            return ("a batch of raw UTF-8 strings; the tokenizer of keras-hub preset "
+                    f"`{self.preset}` is inside the model and the SavedModel "
+                    "(`serving_default`, input `texts`)")
         return ("a batch of raw UTF-8 strings; the vectorizer (vocabulary from the training "
                 "split) is inside the model and the SavedModel (`serving_default`, input `texts`)")
 

@@ -191,6 +191,8 @@ def load_version(base_dir: str | os.PathLike, version: int) -> ServableVersion:
     version_dir = base / str(version)
     manifest = verify_manifest(base, version)
     signature_defs = read_signature_defs(version_dir)
+    if str((manifest or {}).get("model", "")).startswith("keras_hub:"):
+        import tensorflow_text  # noqa: F401  (registers the keras-hub tokenizer's ops)
     try:
         loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
     except Exception as error:
