@@ -32,8 +32,17 @@ def resolve_config(task_name: str, config_file=None, overrides=()) -> config_lib
 
 
 def default_run_dir(config: config_lib.ExperimentConfig) -> Path:
-    """``runs/TASK-MODEL``: where ``kerazoo train`` writes without ``--run-dir``."""
-    return Path("runs") / f"{config.task}-{config.model.name}"
+    """``runs/TASK-MODEL``: where ``kerazoo train`` writes without ``--run-dir``.
+
+    A ``keras_hub:PRESET`` model is named by its preset's last path part, so a preset given as
+    a path (``keras_hub:/data/my_bert``) gives one folder, ``runs/TASK-keras_hub-my_bert``.
+    """
+    import re
+
+    scheme, _, rest = config.model.name.partition(":") if ":" in config.model.name else (
+        "", "", config.model.name)
+    name = "-".join(part for part in (scheme, Path(rest.rstrip("/")).name or rest) if part)
+    return Path("runs") / f"{config.task}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}"
 
 
 def train(config: config_lib.ExperimentConfig | str, run_dir=None, *, config_file=None,

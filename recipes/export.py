@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kerazoo.checksums import sha256_file
-from kerazoo.errors import KerazooError
+from kerazoo.errors import ConfigError, KerazooError
 from kerazoo.recipes.run_dir import atomic_write_bytes, atomic_write_json
 
 #: Files of a finished run that ``export --format preset`` copies into the preset folder.
@@ -213,6 +213,12 @@ def export_preset(task, model, run_dir: Path, class_names: list[str], *, name: s
 
     run_dir = Path(run_dir)
     config = task.config
+    if config.model.name.startswith("keras_hub:"):
+        # A preset keeps config + weights; the keras-hub tokenizer's vocabulary is an asset
+        # that only model.keras and the SavedModel carry.
+        raise ConfigError(
+            f"{run_dir}: a {config.model.name} run cannot be saved as a kerazoo preset (the "
+            "tokenizer's vocabulary would be lost); use --format saved_model or keras.")
     name = name or f"{task.name}_{config.model.name}"
     report = json.loads((run_dir / "evaluation.json").read_text())
     metrics = {key: round(value, 4) for key, value in report.items()

@@ -100,17 +100,18 @@ def check_preset(preset: str) -> None:
 def apply_fine_tuning_defaults(config) -> bool:
     """Make a keras-hub run frozen-then-unfrozen unless the config chose otherwise.
 
-    When neither ``model.freeze_backbone`` nor ``train.unfreeze_epoch`` is set, the backbone is
+    When neither ``model.freeze_backbone`` (``None``) nor ``train.unfreeze_epoch`` is set, the backbone is
     frozen for epoch 1 (the new head learns at ``train.learning_rate``), then unfrozen at
     ``learning_rate * 0.01`` (a pretrained transformer diverges at the head's rate; 3e-3 x 0.01
     = 3e-5 is the usual BERT fine-tuning rate). ``train.unfreeze_epoch=0`` trains everything
-    from the start; ``model.freeze_backbone=true`` alone keeps it frozen (features only).
+    from the start; ``model.freeze_backbone=true`` alone keeps it frozen (features only);
+    ``model.freeze_backbone=false`` trains everything from the start too.
 
     Returns:
         Whether the defaults were applied (the config is changed in place, before it is saved).
     """
     model, train = config.model, config.train
-    if model.freeze_backbone or train.unfreeze_epoch is not None:
+    if model.freeze_backbone is not None or train.unfreeze_epoch is not None:
         return False
     model.freeze_backbone = True
     train.unfreeze_epoch = UNFREEZE_EPOCH

@@ -166,6 +166,15 @@ class SentimentAnalysis(ClassificationTask):
         return ALIASES.get(self.config.model.name, self.config.model.name)
 
     def __init__(self, config):
+        if config.model.name.startswith(HUB_PREFIX):
+            from kerazoo.recipes import hub_text
+
+            # Before the base class resolves an unset model.freeze_backbone (to False: no
+            # model.weights here), so a keras-hub run is frozen-then-unfrozen unless the
+            # config chose otherwise.
+            if hub_text.apply_fine_tuning_defaults(config):
+                log.info("%s: backbone frozen for epoch 1, then trained at learning rate x %s.",
+                         config.model.name, config.train.unfreeze_learning_rate_factor)
         super().__init__(config)
         if self.preset is not None:
             # Registers HubTextClassifier (to load runs) and says in one line when keras-hub
@@ -225,9 +234,6 @@ class SentimentAnalysis(ClassificationTask):
         # "auto" would mean XLA on a GPU or TPU: off, for the same reason.
         config.runtime.jit_compile = False
         hub_text.check_preset(self.preset)
-        if hub_text.apply_fine_tuning_defaults(config):
-            log.info("%s: backbone frozen for epoch 1, then trained at learning rate x %s.",
-                     config.model.name, config.train.unfreeze_learning_rate_factor)
 
     # ----- data -----
     def prepare_data(self) -> TextData:

@@ -199,6 +199,13 @@ def test_bad_presets_and_keys_are_refused_in_one_line(tmp_path, monkeypatch):
             _task(f"model.name=keras_hub:{tmp_path}", key)
     task = _task(f"model.name=keras_hub:{tmp_path}", "train.unfreeze_epoch=0")
     assert not task.config.model.freeze_backbone  # chosen by the config: trains everything
+    task = _task(f"model.name=keras_hub:{tmp_path}", "model.freeze_backbone=false")
+    assert not task.config.model.freeze_backbone and task.config.train.unfreeze_epoch is None
+    task = _task(f"model.name=keras_hub:{tmp_path}")
+    assert task.config.model.freeze_backbone and task.config.train.unfreeze_epoch == 1
+    from kerazoo.recipes.api import default_run_dir
+
+    assert default_run_dir(task.config).name == f"sentiment_analysis-keras_hub-{tmp_path.name}"
     monkeypatch.setitem(sys.modules, "keras_hub", None)
     with pytest.raises(ConfigError, match=r'pip install "kerazoo\[hub\]"$'):
         _task("model.name=keras_hub:bert_tiny_en_uncased")
@@ -242,3 +249,13 @@ def test_sigkill_in_the_frozen_phase_then_rerun_resumes_to_the_same_weights(
         f"model.name=keras_hub:{preset}", f"data.source=csv:{data}", "train.epochs=2",
         "train.steps_per_epoch=4", "train.batch_size=8", "train.checkpoint_every=3",
         "data.sequence_length=16", "train.early_stopping_patience=null"])
+
+
+@pytest.mark.slow
+def test_preset_export_of_a_keras_hub_run_is_one_line(hub_run, capsys):
+    from kerazoo.cli import main
+
+    assert main(["export", str(hub_run), "--format", "preset"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "cannot be saved as a kerazoo preset" in error[0]
+    assert not list((hub_run / "export").glob("preset-*"))
