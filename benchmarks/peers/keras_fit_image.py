@@ -5,7 +5,7 @@ The same splits the recipe reads (the embedded digits splits, or a class-per-fol
 (Adam 3e-3), batch (32) and epochs (25); ``model.fit`` with the validation split, then
 ``model.evaluate`` on the test split. Prints one JSON line ``{"test_accuracy": ...}``.
 
-Usage: python benchmarks/peers/keras_fit_image.py (--digits | --folder DIR) [--epochs 25]
+Usage: python benchmarks/peers/keras_fit_image.py (--digits | --folder DIR) [--epochs 25] [--seed 0]
 """
 
 from __future__ import annotations
@@ -46,13 +46,14 @@ def main() -> None:
     source.add_argument("--folder")
     parser.add_argument("--model", default="simple_cnn")
     parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     import keras
 
     from kerazoo import zoo
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     splits = digits_splits() if args.digits else folder_splits(args.folder)
     (x, y), (vx, vy), (tx, ty) = (splits[s] for s in ("train", "validation", "test"))
     scale = lambda images: images.astype("float32") / 255.0  # noqa: E731
