@@ -287,15 +287,16 @@ class BaselineTrainConfig(TrainConfig):
     Args:
         prefer_baseline: when the baseline (``train_baseline``) beats the trained model on the
             validation split (macro-F1, else accuracy), save, evaluate and export the baseline
-            instead; ``evaluation.json`` (``exported``) and the model card say so, with both
-            models' scores. Defaults to ``True``: the choice is made on validation, as early
-            stopping chooses an epoch, never on test, and on short noisy human text a TF-IDF
-            linear model often generalizes better than a network trained from scratch (the
-            issue's held-out posts: macro-F1 0.733 vs 0.687). ``False`` always exports the
-            configured model (the verdict is still reported).
+            instead; ``evaluation.json`` (``baseline.exported``) and the model card say so, with
+            both models' scores. The choice is made on validation, as early stopping chooses an
+            epoch, never on test. Defaults to ``False`` for now: the TF-IDF baseline keeps its
+            vocabulary only in ``model.keras``'s assets, so ``kerazoo export --format preset``
+            of such a run loses it (``Table not initialized`` on load), and ``model.init=run:DIR``
+            needs the zoo model's backbone; the WARNING in the card says to set it.
+            ``False`` always exports the configured model (the verdict is still reported).
     """
 
-    prefer_baseline: bool = True
+    prefer_baseline: bool = False
 
 
 def choose_exported_model(task: ClassificationTask, model, data: PreparedData,
@@ -314,7 +315,7 @@ def choose_exported_model(task: ClassificationTask, model, data: PreparedData,
 
     >>> from kerazoo.recipes.classification import BaselineTrainConfig
     >>> BaselineTrainConfig().prefer_baseline
-    True
+    False
     """
     key = "macro_f1" if "val_macro_f1" in baseline else "accuracy"
     kept = getattr(task, "baseline_model", None)

@@ -25,7 +25,7 @@ def _train(run_dir, *extra):
 def test_the_baseline_is_saved_scored_and_named_when_it_wins(tmp_path):
     import keras
 
-    report, saved = _train(tmp_path / "run")
+    report, saved = _train(tmp_path / "run", "train.prefer_baseline=true")
     baseline = saved["baseline"]
     assert baseline["exported"] == "baseline" and baseline["verdict"] == "baseline"
     assert baseline["replaced_model"] == "text_mlp"
@@ -37,7 +37,8 @@ def test_the_baseline_is_saved_scored_and_named_when_it_wins(tmp_path):
     model = keras.saving.load_model(tmp_path / "run" / "model.keras")
     assert model.name == "tfidf_linear"
     texts = np.asarray(["a great film", "awful and boring"], dtype=object)
-    assert model.predict(texts, verbose=0).shape == (2, 3)
+    classes = json.loads((tmp_path / "run" / "labels.json").read_text())
+    assert model.predict(texts, verbose=0).shape == (2, len(classes))
     card = (tmp_path / "run" / "model_card.md").read_text()
     assert card.startswith("# Model card: tfidf_linear for sentiment_analysis")
     assert "**Exported model**: the baseline `tfidf_linear`, not the configured `text_mlp`" in card
@@ -45,10 +46,10 @@ def test_the_baseline_is_saved_scored_and_named_when_it_wins(tmp_path):
     assert report["baseline"]["exported"] == "baseline"
 
 
-def test_prefer_baseline_false_keeps_the_configured_model_and_warns(tmp_path):
+def test_by_default_the_configured_model_is_kept_with_a_warning(tmp_path):
     import keras
 
-    _, saved = _train(tmp_path / "run", "train.prefer_baseline=false")
+    _, saved = _train(tmp_path / "run")
     baseline = saved["baseline"]
     assert baseline["exported"] == "model" and baseline["verdict"] == "baseline"
     assert baseline["verdict_line"].startswith("WARNING: the baseline tfidf_linear beats")
