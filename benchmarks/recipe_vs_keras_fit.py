@@ -13,7 +13,8 @@ Recipes (``--only``, default all; each can run in its own invocation):
 - ``image_digits``: ``kerazoo train image_classification --data digits`` vs
   ``peers/keras_fit_image.py --digits`` (the same embedded splits, ``simple_cnn``, 25 epochs).
 - ``image_folder``: a generated class-per-folder tree of 32x32 RGB shapes (4 classes, 120 images
-  each, written once under ``--work``), ``--data folder:DIR`` vs ``--folder DIR``.
+  each, written once under ``--work``), ``--data folder:DIR`` vs ``--folder DIR`` (the peer
+  splits with the recipe's ``split_indices``: the same test images on both sides).
 - ``sentiment``: ``kerazoo train sentiment_analysis`` (embedded corpus, BiLSTM, 10 epochs) vs
   ``peers/keras_fit_sentiment.py``.
 - ``speech``: ``kerazoo train speech_commands`` (embedded ``speech_commands_tiny``,
