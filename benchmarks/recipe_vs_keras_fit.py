@@ -27,6 +27,10 @@ Recipes (``--only``, default all; each can run in its own invocation):
 Writes the table to ``results/recipe_vs_keras_fit.latest.md`` (``--out``); the notes in
 ``results/recipe_vs_keras_fit.md`` quote the measured tables with their dates and loads.
 
+Round ``r`` seeds both sides with ``r`` (``--set runtime.seed=r`` / ``--seed r``; the splits stay
+fixed): one seed's accuracy differs by ~1 pt from the next on digits, so the medians over seeds
+are compared, not one draw (``--same-seed``: seed 0 every round).
+
 Usage: python benchmarks/recipe_vs_keras_fit.py [--rounds 3] [--only image_digits,speech]
 """
 
@@ -83,10 +87,18 @@ def make_shapes_folder(root: Path, per_class: int = 120, size: int = 32, seed: i
     return root
 
 
-def commands(recipe: str, work: Path, run_dir: Path) -> tuple[list[str], list[str]]:
-    """(recipe command, peer command)."""
+def commands(recipe: str, work: Path, run_dir: Path, seed: int = 0
+             ) -> tuple[list[str], list[str]]:
+    """(recipe command, peer command), both seeded with ``seed`` (``runtime.seed`` / ``--seed``:
+    weight initialization and shuffling; the data splits never change)."""
     train = [KERAZOO, "train"]
-    tail = ["--no-export", "--run-dir", str(run_dir)]
+    tail = ["--no-export", "--run-dir", str(run_dir), "--set", f"runtime.seed={seed}"]
+    ours, peer = _commands(recipe, work, train, tail)
+    return ours, [*peer, "--seed", str(seed)]
+
+
+def _commands(recipe: str, work: Path, train: list[str], tail: list[str]
+              ) -> tuple[list[str], list[str]]:
     if recipe == "image_digits":
         return ([*train, "image_classification", "--data", "digits", "--model", "simple_cnn",
                  *tail], [PYTHON, str(HERE / "peers" / "keras_fit_image.py"), "--digits"])
@@ -136,6 +148,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", "--recipes", dest="recipes", default=",".join(RECIPES),
                         help=f"comma-separated, from {', '.join(RECIPES)}")
+    parser.add_argument("--same-seed", dest="vary_seed", action="store_false",
+                        help="seed 0 in every round (default: round r uses seed r on both sides, "
+                             "so the accuracies are medians over seeds, not one draw)")
     parser.add_argument("--work", default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args()
@@ -149,7 +164,7 @@ def main() -> None:
         for round_ in range(args.rounds):
             run_dir = work / f"{recipe}-run{round_}"
             shutil.rmtree(run_dir, ignore_errors=True)
-            ours, peer = commands(recipe, work, run_dir)
+            ours, peer = commands(recipe, work, run_dir, round_ if args.vary_seed else 0)
             order = ("recipe", "peer") if round_ % 2 == 0 else ("peer", "recipe")
             for side in order:
                 seconds, stdout = timed(ours if side == "recipe" else peer)
@@ -168,25 +183,31 @@ def main() -> None:
             "metric": metric_of(recipe)[0] + ("" if metric_of(recipe)[1] else " (lower better)"),
             "recipe_score": statistics.median(scores["recipe"]),
             "peer_score": statistics.median(scores["peer"]),
+            "recipe_mean": statistics.mean(scores["recipe"]),
+            "peer_mean": statistics.mean(scores["peer"]),
             "load": statistics.mean(loads), "load_max": max(loads),
         })
         row = rows[-1]
         print(f"{recipe}: wall ratio {row['ratio']:.2f} (recipe {row['recipe_s']:.1f} s, peer "
               f"{row['peer_s']:.1f} s), test {row['metric']} recipe {row['recipe_score']:.4f} "
-              f"vs peer {row['peer_score']:.4f}, load {row['load']:.1f}", flush=True)
+              f"vs peer {row['peer_score']:.4f} (means {row['recipe_mean']:.4f} vs "
+              f"{row['peer_mean']:.4f}), load {row['load']:.1f}", flush=True)
     lines = [
         "# `kerazoo train` vs a plain Keras script (whole processes, alternating)", "",
         f"{os.cpu_count()} CPUs; medians over the rounds; load = mean 1-minute load average "
         "seen after each run (above the CPU count, the machine was shared).", "",
-        "| recipe | rounds | recipe s | peer s | ratio (recipe/peer) | test metric | recipe | "
-        "peer | load (mean / max) |",
+        "| recipe | rounds | recipe s | peer s | ratio (recipe/peer) | test metric | recipe "
+        "median (mean) | peer median (mean) | load (mean / max) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['recipe']} | {row['rounds']} | {row['recipe_s']:.1f} | {row['peer_s']:.1f} "
             f"| {row['ratio']:.2f} | {row['metric']} | {row['recipe_score']:.4f} "
-            f"| {row['peer_score']:.4f} | {row['load']:.1f} / {row['load_max']:.1f} |")
+            f"({row['recipe_mean']:.4f}) | {row['peer_score']:.4f} ({row['peer_mean']:.4f}) "
+            f"| {row['load']:.1f} / {row['load_max']:.1f} |")
+    lines += ["", "Seeds: " + ("round r uses seed r on both sides" if args.vary_seed
+                               else "0 in every round") + "."]
     table = "\n".join(lines) + "\n"
     print(table)
     out = Path(args.out)

@@ -8,7 +8,7 @@ zoo model (``nlinear``), Adam 3e-3, batch 32, 30 epochs, MAE loss (the recipe's 
 seasonal-naive scale, ``series_evaluation.point_metrics``). Prints one JSON line
 ``{"test_mase": ...}`` (lower is better).
 
-Usage: python benchmarks/peers/keras_fit_forecasting.py [--model nlinear] [--epochs 30]
+Usage: python benchmarks/peers/keras_fit_forecasting.py [--model nlinear] [--epochs 30] [--seed 0]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="nlinear")
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     import keras
@@ -31,7 +32,7 @@ def main() -> None:
     from kerazoo.recipes.series_evaluation import point_metrics
     from kerazoo.recipes.time_series_forecasting import TimeSeriesForecasting
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     task = TimeSeriesForecasting(TimeSeriesForecasting.default_config())
     data = task.prepare_data()
     (x, y), (vx, vy), (tx, ty) = (task.windows(data, s) for s in ("train", "validation", "test"))

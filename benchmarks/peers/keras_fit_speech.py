@@ -7,7 +7,7 @@ standardization), the recipe's default zoo model (``bc_resnet1``), Adam 5e-3, ba
 epochs (the recipe's defaults), ``model.fit`` with the validation split, ``model.evaluate`` on the
 test split; no augmentation, no schedule. Prints one JSON line ``{"test_accuracy": ...}``.
 
-Usage: python benchmarks/peers/keras_fit_speech.py [--model bc_resnet1] [--epochs 40]
+Usage: python benchmarks/peers/keras_fit_speech.py [--model bc_resnet1] [--epochs 40] [--seed 0]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="bc_resnet1")
     parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     import keras
@@ -30,7 +31,7 @@ def main() -> None:
     from kerazoo.recipes.audio_sources import fit_length
     from kerazoo.recipes.embedded import speech
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     samples = speech.SAMPLE_RATE
     splits = {}
     for split in speech.SPLITS:
