@@ -96,3 +96,25 @@ def test_choice_rule(prefer, ours, exported):
     if exported == "baseline":
         assert baseline["model_test_macro_f1"] == pytest.approx(0.59)
         assert "exported the baseline" in baseline["verdict_line"]
+
+
+def test_speech_exports_its_log_mel_baseline_as_a_waveform_savedmodel(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from kerazoo.recipes import api
+
+    run_dir = tmp_path / "speech"
+    api.train("speech_commands", run_dir, overrides=[
+        "train.epochs=1", "train.steps_per_epoch=3", "train.batch_size=8", "model.name=ds_cnn_s",
+        "train.learning_rate=1e-7", "train.prefer_baseline=true"], verbose=False)
+    saved = json.loads((run_dir / "evaluation.json").read_text())
+    assert saved["baseline"]["exported"] == "baseline"
+    assert saved["accuracy"] == pytest.approx(saved["baseline"]["accuracy"], abs=1e-6)
+    model = keras.saving.load_model(run_dir / "model.keras")
+    assert model.name == "logmel_linear"
+    clips = np.random.default_rng(0).uniform(-0.1, 0.1, (2, 16_000)).astype("float32")
+    served = tf.saved_model.load(str(run_dir / "export" / "1"))
+    outputs = served.signatures["serving_default"](waveforms=tf.constant(clips))
+    np.testing.assert_allclose(outputs["probabilities"].numpy(),
+                               keras.ops.softmax(model(clips)).numpy(), atol=1e-5)
