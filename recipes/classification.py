@@ -19,11 +19,13 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from kerazoo.errors import ConfigError, KerazooError
+from kerazoo.recipes.config import TrainConfig
 from kerazoo.recipes.task import SHARED_KEYS, PreparedData, Task
 
 FOCAL = ("focal", "categorical_focal_crossentropy")
@@ -214,6 +216,10 @@ class ClassificationTask(Task):
         report.update(self.extra_report(data, features, labels, probabilities))
         return report
 
+    def choose_exported_model(self, model, data: PreparedData, baseline: dict[str, Any]):
+        """``model``, or the baseline when it won on validation (:func:`choose_exported_model`)."""
+        return choose_exported_model(self, model, data, baseline)
+
     def extra_report(self, data: PreparedData, features, labels, probabilities) -> dict:
         """Task-specific report sections (speech: detection rates; text: worst examples)."""
         return {}
@@ -342,6 +348,8 @@ def fit_baseline(task: ClassificationTask, data: PreparedData, model, name: str,
         callbacks.append(keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True))
     history = model.fit(task.model_input(features), labels, batch_size=32, epochs=10,
                         validation_data=validation, callbacks=callbacks, verbose=0)
+    # Kept (not in the report: evaluation.json is JSON) for choose_exported_model.
+    task.baseline_model = model
     report: dict[str, Any] = {"model": name}
     for split, prefix in (("validation", "val_"), ("test", "")):
         if not data.sizes.get(split):
@@ -354,3 +362,66 @@ def fit_baseline(task: ClassificationTask, data: PreparedData, model, name: str,
     report["epochs"] = len(history.history["loss"])
     report["seconds"] = round(time.monotonic() - started, 2)
     return report
+
+
+@dataclass
+class BaselineTrainConfig(TrainConfig):
+    """``train`` of the recipes that train a baseline first (sentiment, speech).
+
+    Args:
+        prefer_baseline: when the baseline (``train_baseline``) beats the trained model on the
+            validation split (macro-F1, else accuracy), save, evaluate and export the baseline
+            instead; ``evaluation.json`` (``baseline.exported``) and the model card say so, with
+            both models' scores. The choice is made on validation, as early stopping chooses an
+            epoch, never on test. Defaults to ``False`` for now: the TF-IDF baseline keeps its
+            vocabulary only in ``model.keras``'s assets, so ``kerazoo export --format preset``
+            of such a run loses it (``Table not initialized`` on load), and ``model.init=run:DIR``
+            needs the zoo model's backbone; the WARNING in the card says to set it.
+            ``False`` always exports the configured model (the verdict is still reported).
+    """
+
+    prefer_baseline: bool = False
+
+
+def choose_exported_model(task: ClassificationTask, model, data: PreparedData,
+                          baseline: dict[str, Any]):
+    """The model the run saves and exports: ``model``, or the baseline when it won.
+
+    Compares both on the validation split with the verdict's metric (``val_macro_f1`` when the
+    baseline report has it, else ``val_accuracy``). With ``train.prefer_baseline`` and a strictly
+    better baseline, returns the baseline model that :func:`fit_baseline` kept, and records in
+    ``baseline``: ``exported: "baseline"``, ``verdict: "baseline"``, the trained model's
+    validation and test scores (``model_val_KEY``, ``model_test_KEY``, as the headline test
+    metrics of the report are then the baseline's) and ``verdict_line``. Otherwise returns
+    ``model`` with ``exported: "model"`` and leaves the verdict to the trainer.
+
+    Example:
+
+    >>> from kerazoo.recipes.classification import BaselineTrainConfig
+    >>> BaselineTrainConfig().prefer_baseline
+    False
+    """
+    key = "macro_f1" if "val_macro_f1" in baseline else "accuracy"
+    kept = getattr(task, "baseline_model", None)
+    prefer = getattr(task.config.train, "prefer_baseline", False)
+    baseline["exported"] = "model"
+    if not prefer or kept is None or f"val_{key}" not in baseline:
+        return model
+    ours = task.evaluate(model, data, "validation")[key]
+    theirs = baseline[f"val_{key}"]
+    baseline["model_val_" + key] = ours
+    if not theirs > ours:
+        return model
+    name = task.config.model.name
+    ours_test = task.evaluate(model, data, "test")[key] if data.sizes.get("test") else None
+    baseline.update({
+        "exported": "baseline", "verdict": "baseline", "replaced_model": name,
+        "model_test_" + key: ours_test,
+    })
+    test = "" if ours_test is None else (
+        f"; test {baseline.get(key, float('nan')):.4f} vs {ours_test:.4f}")
+    baseline["verdict_line"] = (
+        f"The baseline {baseline['model']} beats {name} on validation ({key} {theirs:.4f} vs "
+        f"{ours:.4f}{test}): exported the baseline (train.prefer_baseline=true; set it to "
+        f"false to export {name}).")
+    return kept

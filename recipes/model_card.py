@@ -21,10 +21,18 @@ def write(run_dir: Path, config, data, report: dict, input_description: str = ""
     sections = sections or {}
     labels = f"; {sections['labels']}" if sections.get("labels") else ""
     details = sections.get("details", "")
-    text = f"""# Model card: {config.model.name} for {config.task}
+    baseline = report.get("baseline") or {}
+    title, exported = config.model.name, ""
+    if baseline.get("exported") == "baseline":
+        # train.prefer_baseline swapped the models: say which one these files and metrics are.
+        title = baseline["model"]
+        exported = (f"- **Exported model**: the baseline `{baseline['model']}`, not the "
+                    f"configured `{config.model.name}`: it scored higher on validation "
+                    "(`train.prefer_baseline`); the test metrics below are the baseline's.\n")
+    text = f"""# Model card: {title} for {config.task}
 
 - **Task**: {config.task}{labels}
-- **Data**: `{config.data.source}` — train {data.sizes.get("train")}, validation
+{exported}- **Data**: `{config.data.source}` — train {data.sizes.get("train")}, validation
   {data.sizes.get("validation")}, test {data.sizes.get("test")} examples
   ({data.info.get("license", "see the source's license")}).
 - **Input**: {input_description or f"{data.feature_spec[0]} {data.feature_spec[1]}"}.

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from kerazoo.errors import ConfigError, DataError
-from kerazoo.recipes.classification import ClassificationTask
+from kerazoo.recipes.classification import BaselineTrainConfig, ClassificationTask
 from kerazoo.recipes.config import DataConfig
 from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
@@ -158,6 +158,7 @@ class SentimentAnalysis(ClassificationTask):
     }
     input_kind = "text"
     data_config = TextDataConfig
+    train_config = BaselineTrainConfig  # train.prefer_baseline: export the baseline if it wins
     defaults = {"model.name": "bilstm_text_classifier", "train.epochs": 10,
                 "train.batch_size": 32, "train.learning_rate": 3e-3, "train.warmup_steps": 20,
                 "train.early_stopping_patience": 2}

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from kerazoo.errors import ConfigError
-from kerazoo.recipes.classification import ClassificationTask
+from kerazoo.recipes.classification import BaselineTrainConfig, ClassificationTask
 from kerazoo.recipes.config import DataConfig
 from kerazoo.recipes.task import PreparedData, Source
 from kerazoo.registry import register
@@ -113,6 +113,7 @@ class SpeechCommands(ClassificationTask):
     }
     augmentations = AUGMENTATIONS
     data_config = AudioDataConfig
+    train_config = BaselineTrainConfig  # train.prefer_baseline: export the baseline if it wins
     defaults = {
         "model.name": "bc_resnet1",
         "train.epochs": 40, "train.batch_size": 32, "train.learning_rate": 5e-3,

@@ -851,6 +851,8 @@ class Trainer:
 
     def compare_with_baseline(self, model, data, report, baseline) -> str:
         """Add the validation scores to ``baseline`` and return the verdict line."""
+        if baseline.get("exported") == "baseline":
+            return baseline["verdict_line"]  # the task exported the baseline and said why
         key = "macro_f1" if "val_macro_f1" in baseline else "accuracy"
         if f"val_{key}" not in baseline:
             return (f"Baseline {baseline['model']} (no validation split): test {key} "
@@ -892,6 +894,8 @@ class Trainer:
 
         work = self.work
         marks = [("start", time.monotonic())]
+        if baseline is not None and hasattr(self.task, "choose_exported_model"):
+            model = self.task.choose_exported_model(model, data, baseline)  # prefer_baseline
         model.save(work / "model.keras")
         atomic_write_json(work / "labels.json", data.class_names)
         report = self.task.evaluate(model, data, "test", run_dir=work)

@@ -1,11 +1,11 @@
 """The plain Keras script a user writes for the image recipe's data and zoo model.
 
 The same splits the recipe reads (the embedded digits splits, or a class-per-folder tree split
-70/10/20 by a seeded shuffle as the recipe's fractions say), the same zoo model, optimizer
-(Adam 3e-3), batch (32) and epochs (25); ``model.fit`` with the validation split, then
+70/10/20 by the recipe's own stratified ``split_indices`` with its default seed: the same test
+images), the same zoo model, optimizer (Adam 3e-3), batch (32) and epochs (25); ``model.fit`` with the validation split, then
 ``model.evaluate`` on the test split. Prints one JSON line ``{"test_accuracy": ...}``.
 
-Usage: python benchmarks/peers/keras_fit_image.py (--digits | --folder DIR) [--epochs 25]
+Usage: python benchmarks/peers/keras_fit_image.py (--digits | --folder DIR) [--epochs 25] [--seed 0]
 """
 
 from __future__ import annotations
@@ -24,18 +24,21 @@ def digits_splits():
 
 
 def folder_splits(root: str, seed: int = 0):
+    """The recipe's split of a class-per-folder tree: the same files in the same order, the same
+    stratified ``split_indices`` (validation 0.1, test 0.2, ``data.seed`` 0), so both sides are
+    scored on the same test images and the comparison measures the training, not the split."""
     from PIL import Image
 
-    classes = sorted(p for p in Path(root).iterdir() if p.is_dir())
+    from kerazoo.recipes.data import split_indices
+
+    classes = sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith("."))
     files = [(f, label) for label, c in enumerate(classes) for f in sorted(c.glob("*.png"))]
-    order = np.random.default_rng(seed).permutation(len(files))
-    n_test, n_val = int(0.2 * len(files)), int(0.1 * len(files))
-    parts = {"test": order[:n_test], "validation": order[n_test:n_test + n_val],
-             "train": order[n_test + n_val:]}
+    labels = np.asarray([label for _, label in files], np.int64)
+    parts = split_indices(labels, {"validation": 0.1, "test": 0.2}, seed)
     splits = {}
     for name, index in parts.items():
         images = np.stack([np.asarray(Image.open(files[i][0]).convert("RGB")) for i in index])
-        splits[name] = (images, np.asarray([files[i][1] for i in index]))
+        splits[name] = (images, labels[index])
     return splits
 
 
@@ -46,13 +49,14 @@ def main() -> None:
     source.add_argument("--folder")
     parser.add_argument("--model", default="simple_cnn")
     parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     import keras
 
     from kerazoo import zoo
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     splits = digits_splits() if args.digits else folder_splits(args.folder)
     (x, y), (vx, vy), (tx, ty) = (splits[s] for s in ("train", "validation", "test"))
     scale = lambda images: images.astype("float32") / 255.0  # noqa: E731

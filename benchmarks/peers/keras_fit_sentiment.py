@@ -7,7 +7,7 @@ validation split, ``model.evaluate`` on the test split. ``--model tfidf`` trains
 1-2-gram linear baseline instead (``kerazoo.zoo.text.tfidf_linear_classifier``). Prints one JSON
 line ``{"test_accuracy": ...}``.
 
-Usage: python benchmarks/peers/keras_fit_sentiment.py [--model NAME|tfidf] [--epochs 10]
+Usage: python benchmarks/peers/keras_fit_sentiment.py [--model NAME|tfidf] [--epochs 10] [--seed 0]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="bilstm_text_classifier")
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     import keras
@@ -29,7 +30,7 @@ def main() -> None:
     from kerazoo import zoo
     from kerazoo.recipes.embedded.sentiment import CLASS_NAMES, load_sentiment_reviews
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     splits = {}
     for split in ("train", "validation", "test"):
         texts, labels = load_sentiment_reviews(split)

@@ -102,7 +102,7 @@ def test_model_options_are_checked_against_the_builder_with_a_close_name():
 def test_issue19_training_keys_defaults_and_bad_values():
     image = resolve_config("image_classification", None, [])
     assert image.train.precise_bn_batches == 16 and image.train.checkpoint_seconds == 60.0
-    assert image.train.checkpoint_every is None and image.train.early_stopping_patience == 5
+    assert image.train.checkpoint_every is None and image.train.early_stopping_patience == 10
     assert resolve_config("sentiment_analysis", None, []).train.early_stopping_patience == 2
     speech = resolve_config("speech_commands", None, [])
     assert speech.train.early_stopping_patience == 5 and speech.model.batchnorm_momentum is None
