@@ -60,7 +60,7 @@ def classification_loss(train, classes: int, train_labels: np.ndarray | None = N
         dense = keras.losses.CategoricalCrossentropy(
             from_logits=True, label_smoothing=smoothing, reduction=None)
     else:
-        from kerazoo.recipes.trainer import resolve_named
+        from kerazoo.recipes.optimization import resolve_named
 
         loss_class = resolve_named("losses", name)
         dense = loss_class(reduction=None) if isinstance(loss_class, type) else loss_class

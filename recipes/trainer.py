@@ -40,8 +40,20 @@ from pathlib import Path
 from typing import Any
 
 from kerazoo import compat
-from kerazoo.errors import ConfigError, DataError, KerazooError, TrainingDivergedError
+from kerazoo.errors import DataError, KerazooError, TrainingDivergedError
 from kerazoo.recipes import config as config_lib
+from kerazoo.recipes.divergence import (
+    RESUMABLE_CHANGES,
+    check_finite_losses,
+    config_changes,
+    rerun_hint,
+)
+from kerazoo.recipes.early_stopping import FLOAT_DTYPES, EarlyStopping
+from kerazoo.recipes.optimization import (
+    build_optimizer,
+    current_lr,
+    set_batchnorm_momentum,
+)
 from kerazoo.recipes.run_dir import (
     atomic_write_json,
     atomic_write_text,
@@ -50,95 +62,12 @@ from kerazoo.recipes.run_dir import (
 )
 
 log = logging.getLogger(__name__)
-FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def metric_fields(metric: str) -> tuple[str, ...]:
     """Columns of ``metrics.csv`` for a task whose per-step metric is ``metric``."""
     return ("epoch", "step", "loss", metric, "val_loss", f"val_{metric}", "learning_rate",
             "seconds", "skipped_batches")
-
-
-def resolve_named(kind: str, name: str):
-    """A Keras or kerazoo object by name: ``kind`` is ``optimizers``, ``losses`` or ``schedules``."""
-    import keras
-
-    from kerazoo.registry import registry
-
-    getter = {"optimizers": keras.optimizers.get, "losses": keras.losses.get}.get(kind)
-    if getter is not None:
-        try:
-            found = getter(name)
-            return type(found) if kind == "optimizers" else found
-        except (ValueError, TypeError):
-            pass
-    try:
-        return registry(kind).get(name).obj
-    except KerazooError as error:
-        key = {"optimizers": "optimizer", "losses": "loss", "schedules": "schedule"}[kind]
-        raise ConfigError(f"Config key 'train.{key}': {error}") from None
-
-
-def build_optimizer(train: config_lib.TrainConfig, *, total_steps: int, unfreeze_step: int | None,
-                    lr_scale: float = 1.0):
-    import inspect
-
-    import keras
-
-    peak = train.learning_rate * lr_scale
-    if train.schedule == "constant":
-        schedule: Any = peak
-    elif train.schedule == "cosine":
-        warmup = min(train.warmup_steps, max(total_steps - 1, 0))
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else peak, decay_steps=max(total_steps - warmup, 1),
-            warmup_target=peak if warmup else None, warmup_steps=warmup,
-        )
-    else:
-        schedule_class = resolve_named("schedules", train.schedule)
-        schedule = schedule_class(peak, max(total_steps, 1))
-    if unfreeze_step is not None:
-        schedule = _PhaseSchedule(schedule, unfreeze_step, train.unfreeze_learning_rate_factor)
-    optimizer_class = resolve_named("optimizers", train.optimizer)
-    kwargs: dict[str, Any] = {"learning_rate": schedule}
-    if train.weight_decay and "weight_decay" in inspect.signature(optimizer_class).parameters:
-        kwargs["weight_decay"] = train.weight_decay
-    return optimizer_class(**kwargs)
-
-
-def _phase_schedule_class():
-    import keras
-
-    class PhaseSchedule(keras.optimizers.schedules.LearningRateSchedule):
-        """``base(step)``, times ``factor`` from ``boundary`` on (the unfrozen phase)."""
-
-        def __init__(self, base, boundary, factor):
-            self.base, self.boundary, self.factor = base, boundary, factor
-
-        def __call__(self, step):
-            rate = self.base(step) if callable(self.base) else self.base
-            rate = keras.ops.convert_to_tensor(rate, "float32")
-            return keras.ops.where(step >= self.boundary, rate * self.factor, rate)
-
-        def get_config(self):
-            return {"boundary": self.boundary, "factor": self.factor}
-
-    return PhaseSchedule
-
-
-def _PhaseSchedule(base, boundary, factor):  # noqa: N802  (built lazily: keras import)
-    return _phase_schedule_class()(base, boundary, factor)
-
-
-def set_batchnorm_momentum(model, momentum: float) -> int:
-    """Set the moving-statistics momentum of every BatchNormalization layer; returns how many."""
-    import keras
-
-    layers = [layer for layer in compat.flatten_layers(model)
-              if isinstance(layer, keras.layers.BatchNormalization)]
-    for layer in layers:
-        layer.momentum = float(momentum)
-    return len(layers)
 
 
 def headline_line(task, report: dict[str, Any]) -> str:
@@ -162,88 +91,6 @@ def _total(values) -> float:
     import tensorflow as tf
 
     return float(tf.add_n(values)) if values else 0.0
-
-
-#: Config keys a resumed run may change (lowering the learning rate after a divergence).
-RESUMABLE_CHANGES = ("train.learning_rate", "train.on_nonfinite")
-
-
-def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and key != "options":
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """``{dotted key: {"from": saved value, "to": current value}}`` for every key that differs."""
-    old, new = _flatten(saved), _flatten(current)
-    missing = object()
-    return {key: {"from": old.get(key), "to": new.get(key)} for key in sorted(old.keys() | new.keys())
-            if old.get(key, missing) != new.get(key, missing)}
-
-
-def _rerun_hint(work: Path) -> str:
-    return (f"Nothing was evaluated or exported ({work} keeps the last finite checkpoint, if one "
-            "was written). Lower "
-            "train.learning_rate (or check the data for extreme values) and re-run the same "
-            "command with it changed, e.g. --set train.learning_rate=1e-4: it resumes from that "
-            "checkpoint (or set train.on_nonfinite=skip_batch to skip such batches).")
-
-
-def check_finite_losses(losses, *, first_step: int, epoch: int, last_finite: float | None,
-                        work: Path, flags=None) -> None:
-    """Stop a run whose loss (or, with ``flags``, a gradient) became NaN or infinite, naming the
-    step and the last finite loss.
-
-    One host read-back of the epoch's step losses and flags (not one per step). Nothing after a
-    non-finite step is trusted: the epoch's checkpoint is not written, so the run directory keeps
-    the last finite checkpoint, and nothing is evaluated, exported or published.
-
-    Args:
-        losses: the steps' summed losses (scalar tensors), in order.
-        first_step: the global step number (1-based) of ``losses[0]``.
-        epoch: the epoch (0-based) they belong to.
-        last_finite: the loss before ``losses[0]``, if known.
-        work: the partial run directory (named in the message).
-        flags: per step, 1 when the step's loss or a gradient was not finite. Defaults to
-            ``None`` (the losses alone decide).
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    if not losses:
-        return
-    values = tf.stack(losses).numpy()
-    bad_steps = ~np.isfinite(values)
-    if flags:
-        bad_steps |= tf.stack(flags).numpy() > 0
-    bad = np.flatnonzero(bad_steps)
-    if not len(bad):
-        return
-    index = int(bad[0])
-    if index:
-        last_finite = float(values[index - 1])
-    before = "none" if last_finite is None else f"{last_finite:.4g}"
-    what = (f"the loss became {values[index]}" if not np.isfinite(values[index])
-            else "a gradient became NaN or infinite")
-    raise TrainingDivergedError(
-        f"training diverged: {what} at step {first_step + index} (epoch {epoch + 1}); the last "
-        f"finite loss was {before}. " + _rerun_hint(work)
-    )
-
-
-def _current_lr(optimizer, step: int) -> float:
-    """The rate the last of ``step`` steps used (``optimizer.learning_rate`` is the next one's:
-    at a two-phase boundary it would report the unfrozen rate for the frozen epoch)."""
-    schedule = getattr(getattr(optimizer, "inner_optimizer", optimizer), "_learning_rate", None)
-    if callable(schedule):
-        return float(schedule(max(step - 1, 0)))
-    rate = optimizer.learning_rate
-    return float(rate.numpy() if hasattr(rate, "numpy") else rate)
 
 
 @dataclass
@@ -740,7 +587,7 @@ class Trainer:
             raise TrainingDivergedError(
                 f"training diverged: every one of the {len(flags)} steps of epoch {epoch + 1} "
                 f"(steps {first_step}-{first_step + len(flags) - 1}) had a NaN or infinite loss "
-                "or gradient and was skipped (train.on_nonfinite=skip_batch). " + _rerun_hint(
+                "or gradient and was skipped (train.on_nonfinite=skip_batch). " + rerun_hint(
                     self.work))
         return _total(losses), _total(metrics), plan.steps_per_epoch - done, skipped
 
@@ -754,7 +601,7 @@ class Trainer:
                 [tf.reduce_all(tf.math.is_finite(v)) for v in variables])):
             raise TrainingDivergedError(
                 f"training diverged: the weights became NaN or infinite by step {number} "
-                f"(epoch {epoch + 1}). " + _rerun_hint(self.work))
+                f"(epoch {epoch + 1}). " + rerun_hint(self.work))
         manager.save(checkpoint_number=number)
 
     def eval_function(self, state: State, loss_fn):
@@ -798,7 +645,7 @@ class Trainer:
             "epoch": epoch + 1, "step": step, "loss": loss_sum / max(applied, 1),
             metric: metric_sum / max(applied * plan.global_batch, 1),
             "val_loss": val_loss, f"val_{metric}": val_metric,
-            "learning_rate": _current_lr(state.optimizer, int(state.optimizer.iterations.numpy())),
+            "learning_rate": current_lr(state.optimizer, int(state.optimizer.iterations.numpy())),
             "seconds": round(seconds, 3), "skipped_batches": skipped,
         }
 
@@ -930,74 +777,3 @@ class Trainer:
         if verdict:
             self._say(verdict)
         return report
-
-
-class EarlyStopping:
-    """Stop when validation loss has not improved for ``patience`` epochs; keep the best weights.
-
-    The state (best loss and epoch, epochs without improvement, the epoch it stopped at) and a
-    copy of the best epoch's floating-point variables (weights and BatchNorm statistics) are
-    ``tf.Variable``s in the run's checkpoint, so a crash loses neither. Create it under the
-    strategy's scope.
-
-    Args:
-        model: the model being trained.
-        patience: epochs without a lower validation loss before stopping.
-    """
-
-    def __init__(self, model, patience: int):
-        import tensorflow as tf
-
-        self.patience = int(patience)
-        self.variables = [v for v in model.variables if v.dtype in FLOAT_DTYPES]
-        self.best = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)
-                     for v in self.variables]
-        self.best_loss = tf.Variable(float("inf"), dtype=tf.float64, trainable=False)
-        self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.waited = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.stopped_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-
-    def trackable(self):
-        import tensorflow as tf
-
-        return tf.train.Checkpoint(best=self.best, best_loss=self.best_loss,
-                                   best_epoch=self.best_epoch, waited=self.waited,
-                                   stopped_epoch=self.stopped_epoch)
-
-    @property
-    def stopped(self) -> bool:
-        return int(self.stopped_epoch.numpy()) > 0
-
-    def update(self, epoch: int, val_loss: float) -> bool:
-        """Record epoch ``epoch`` (0-based); ``True`` when training should stop now."""
-        if val_loss < float(self.best_loss.numpy()):
-            self.best_loss.assign(val_loss)
-            self.best_epoch.assign(epoch + 1)
-            self.waited.assign(0)
-            for copy, variable in zip(self.best, self.variables):
-                copy.assign(variable.value)
-            return False
-        self.waited.assign_add(1)
-        if int(self.waited.numpy()) >= self.patience:
-            self.stopped_epoch.assign(epoch + 1)
-            return True
-        return False
-
-    def restore(self) -> None:
-        """Put the best epoch's variables back (nothing when no epoch was recorded)."""
-        if int(self.best_epoch.numpy()) == 0:
-            return
-        for variable, copy in zip(self.variables, self.best):
-            variable.assign(copy.read_value())
-
-    def stop_line(self) -> str:
-        return (f"Early stopping at epoch {int(self.stopped_epoch.numpy())}: validation loss "
-                f"has not improved for {self.patience} epochs; restoring epoch "
-                f"{int(self.best_epoch.numpy())} (val_loss {float(self.best_loss.numpy()):.4f}).")
-
-    def summary(self) -> dict[str, Any]:
-        """What ``evaluation.json`` records."""
-        stopped = int(self.stopped_epoch.numpy())
-        return {"patience": self.patience, "best_epoch": int(self.best_epoch.numpy()),
-                "best_val_loss": round(float(self.best_loss.numpy()), 6),
-                "stopped_epoch": stopped or None}

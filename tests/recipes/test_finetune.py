@@ -104,7 +104,7 @@ def test_two_phase_unfreezes_after_the_boundary_at_the_lower_rate(three_digits, 
 
 def test_two_phase_learning_rate_switches_exactly_at_the_boundary():
     from kerazoo.recipes.config import TrainConfig
-    from kerazoo.recipes.trainer import build_optimizer
+    from kerazoo.recipes.optimization import build_optimizer
 
     train = TrainConfig(schedule="constant", learning_rate=0.5, unfreeze_learning_rate_factor=0.2)
     schedule = build_optimizer(train, total_steps=20, unfreeze_step=8)._learning_rate

@@ -1,0 +1,78 @@
+"""Early stopping on validation loss with the best epoch's weights kept (in the checkpoint)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+class EarlyStopping:
+    """Stop when validation loss has not improved for ``patience`` epochs; keep the best weights.
+
+    The state (best loss and epoch, epochs without improvement, the epoch it stopped at) and a
+    copy of the best epoch's floating-point variables (weights and BatchNorm statistics) are
+    ``tf.Variable``s in the run's checkpoint, so a crash loses neither. Create it under the
+    strategy's scope.
+
+    Args:
+        model: the model being trained.
+        patience: epochs without a lower validation loss before stopping.
+    """
+
+    def __init__(self, model, patience: int):
+        import tensorflow as tf
+
+        self.patience = int(patience)
+        self.variables = [v for v in model.variables if v.dtype in FLOAT_DTYPES]
+        self.best = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)
+                     for v in self.variables]
+        self.best_loss = tf.Variable(float("inf"), dtype=tf.float64, trainable=False)
+        self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.waited = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.stopped_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def trackable(self):
+        import tensorflow as tf
+
+        return tf.train.Checkpoint(best=self.best, best_loss=self.best_loss,
+                                   best_epoch=self.best_epoch, waited=self.waited,
+                                   stopped_epoch=self.stopped_epoch)
+
+    @property
+    def stopped(self) -> bool:
+        return int(self.stopped_epoch.numpy()) > 0
+
+    def update(self, epoch: int, val_loss: float) -> bool:
+        """Record epoch ``epoch`` (0-based); ``True`` when training should stop now."""
+        if val_loss < float(self.best_loss.numpy()):
+            self.best_loss.assign(val_loss)
+            self.best_epoch.assign(epoch + 1)
+            self.waited.assign(0)
+            for copy, variable in zip(self.best, self.variables):
+                copy.assign(variable.value)
+            return False
+        self.waited.assign_add(1)
+        if int(self.waited.numpy()) >= self.patience:
+            self.stopped_epoch.assign(epoch + 1)
+            return True
+        return False
+
+    def restore(self) -> None:
+        """Put the best epoch's variables back (nothing when no epoch was recorded)."""
+        if int(self.best_epoch.numpy()) == 0:
+            return
+        for variable, copy in zip(self.variables, self.best):
+            variable.assign(copy.read_value())
+
+    def stop_line(self) -> str:
+        return (f"Early stopping at epoch {int(self.stopped_epoch.numpy())}: validation loss "
+                f"has not improved for {self.patience} epochs; restoring epoch "
+                f"{int(self.best_epoch.numpy())} (val_loss {float(self.best_loss.numpy()):.4f}).")
+
+    def summary(self) -> dict[str, Any]:
+        """What ``evaluation.json`` records."""
+        stopped = int(self.stopped_epoch.numpy())
+        return {"patience": self.patience, "best_epoch": int(self.best_epoch.numpy()),
+                "best_val_loss": round(float(self.best_loss.numpy()), 6),
+                "stopped_epoch": stopped or None}
