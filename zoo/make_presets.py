@@ -62,7 +62,7 @@ DIGITS_NOTES = (
     "A demo: a 19k-parameter CNN that knows only this data set's style (thick pen strokes, "
     "centred and size-normalized by the UCI preprocessing). Other digits must be made to look "
     "like it first: 8x8, 0..255, white-on-black ink, centred. On typeset digits rendered to "
-    "8x8 it got 16/30 (issue 21). For real image work start from an ImageNet-pretrained "
+    "8x8 its earlier weights got 16/30 (issue 21). For real image work start from an ImageNet-pretrained "
     "backbone: `zoo.build(\"efficientnetv2_b0\", weights=\"imagenet\")`."
 )
 

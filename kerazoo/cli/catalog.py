@@ -160,7 +160,7 @@ def _preset_metric(entry: dict[str, Any]) -> str:
     metrics = entry["metadata"].get("metrics") or {}
     for name in PRIMARY_METRICS:
         if name in metrics:
-            return f"{name}={_format_value(metrics[name])}"
+            return f"{name}={_format_metric(metrics[name])}"
     return ""
 
 
@@ -178,7 +178,8 @@ def _preset_lines(entry: dict[str, Any]) -> list[str]:
         f"  model: {metadata.get('model', '')}    task: {_preset_task(entry)}",
         f"  data: {metadata.get('dataset', 'n/a')}",
         *([f"  labels: {', '.join(map(str, metadata['labels']))}"] if metadata.get("labels") else []),
-        "  metrics: " + (", ".join(f"{k}={_format_value(v)}" for k, v in metrics.items()) or "n/a"),
+        "  metrics: " + (", ".join(f"{k}={_format_metric(v)}" for k, v in metrics.items())
+                         or "n/a"),
         f"  input: {shape} {prep.get('input', '')}".rstrip(),
         "  preprocessing: " + (", ".join(
             f"{k}={_format_value(v)}" for k, v in prep.items() if k != "input"
@@ -222,6 +223,13 @@ def _format_bytes(size: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GiB"
+
+
+def _format_metric(value: Any) -> str:
+    """Rates in [0, 1] with four decimals (``1.0000``, not ``1``); anything else as a value."""
+    if isinstance(value, float) and 0.0 <= value <= 1.0:
+        return f"{value:.4f}"
+    return _format_value(value)
 
 
 def _format_value(value: Any) -> str:
