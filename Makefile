@@ -17,14 +17,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,jax,torch,docs,plots,progress,forecasting,hub]"
 	touch $(STAMP)
 
-# The whole suite on TensorFlow (but the `heavy` ImageNet-size zoo sweep), then everything
+# The whole suite on TensorFlow (but the `heavy` sweeps: ImageNet-size zoo models, every crash
+# point of a run's finish), then everything
 # backend-neutral on JAX and PyTorch.
 test: setup
 	$(PY) -m pytest -m "not heavy"
 	KERAS_BACKEND=jax $(PY) -m pytest -m "not slow and not multiprocess"
 	KERAS_BACKEND=torch $(PY) -m pytest -m "not slow and not multiprocess"
 
-# The full sweep of every keras.applications model (TensorFlow; about 10 minutes here).
+# The full sweeps: every keras.applications model, every crash point of finish (TensorFlow;
+# about 15 minutes here).
 test-heavy: setup
 	$(PY) -m pytest -m heavy
 
