@@ -213,7 +213,9 @@ def export_preset(task, model, run_dir: Path, class_names: list[str], *, name: s
 
     run_dir = Path(run_dir)
     config = task.config
-    if config.model.name.startswith("keras_hub:"):
+    from kerazoo.recipes.sentiment_analysis import HUB_PREFIX
+
+    if config.model.name.startswith(HUB_PREFIX):
         # A preset keeps config + weights; the keras-hub tokenizer's vocabulary is an asset
         # that only model.keras and the SavedModel carry.
         raise ConfigError(

@@ -36,8 +36,8 @@ from pathlib import Path
 import keras
 
 from kerazoo.errors import ConfigError
+from kerazoo.recipes.sentiment_analysis import HUB_PREFIX as PREFIX  # one spelling, owned there
 
-PREFIX = "keras_hub:"
 #: What a frozen-then-unfrozen run defaults to (see :func:`apply_fine_tuning_defaults`).
 UNFREEZE_EPOCH = 1
 UNFREEZE_LEARNING_RATE_FACTOR = 0.01
