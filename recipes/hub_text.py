@@ -209,7 +209,7 @@ class HubTextClassifier(keras.Model):
     Example:
 
     >>> model = build_classifier("/tmp/tiny_bert", 2, sequence_length=16)  # doctest: +SKIP
-    >>> isinstance(model, HubTextClassifier), model.classifier.get_layer("backbone").name
+    >>> isinstance(model, HubTextClassifier), model.classifier.get_layer("backbone").name  # doctest: +SKIP
     (True, 'backbone')  # doctest: +SKIP
     """
 
