@@ -244,8 +244,8 @@ class ClassificationTask(Task):
         return {
             "labels": f"{len(data.class_names)} classes: {', '.join(data.class_names)}",
             "details": "Per-class precision and recall are in `evaluation.json`, the confusion "
-                       "matrix in\n`confusion_matrix.png`, the training curves in "
-                       "`training_curves.png`.",
+                       "matrix in\n`confusion_matrix.svg`, the training curves in "
+                       "`training_curves.svg`.",
         }
 
 

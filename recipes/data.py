@@ -39,6 +39,7 @@ def make_pipeline(
     training: bool,
     seed: int = 0,
     epoch: int = 0,
+    epochs: int = 1,
     input_context: tf.distribute.InputContext | None = None,
     skip_global_steps: int = 0,
     take_global_steps: int | None = None,
@@ -49,18 +50,24 @@ def make_pipeline(
     batch_augment: Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tuple] | None = None,
     deterministic: bool = True,
 ) -> tf.data.Dataset:
-    """Per-replica batches of ``examples`` for one epoch (training) or one pass (evaluation).
+    """Per-replica batches of ``examples`` for training epochs or one evaluation pass.
 
     Args:
         examples: unbatched ``(features, label)`` examples, already decoded.
         per_replica_batch: examples per replica and step.
         training: shuffle, augment and drop the last partial batch.
         seed: the run's data seed.
-        epoch: epoch number; with ``seed`` it fixes the shuffle order and augmentation.
+        epoch: the first epoch; with ``seed`` it fixes that epoch's shuffle order and
+            augmentation.
+        epochs: training epochs ``epoch, epoch + 1, ...`` in one dataset, one after another,
+            each exactly as a one-epoch pipeline of that epoch would give it (one pipeline and
+            one iterator for a whole run: no per-epoch rebuild). More than one needs
+            ``take_global_steps``.
         input_context: from ``distribute_datasets_from_function``; the pipeline keeps batches
             ``pipeline_id::num_input_pipelines``.
-        skip_global_steps: global steps of this epoch already done (resume).
-        take_global_steps: stop after this many global steps. Defaults to ``None`` (all).
+        skip_global_steps: global steps of the first epoch already done (resume).
+        take_global_steps: global steps per epoch, counted from the epoch's start (the skipped
+            ones included). Defaults to ``None`` (all full batches).
         shuffle_buffer: shuffle buffer size.
         cache: cache ``examples`` in memory.
         augment: ``(features, label, seed[2]) -> (features, label)`` with stateless random ops.
@@ -73,49 +80,85 @@ def make_pipeline(
     Returns:
         A ``tf.data.Dataset`` of per-replica batches.
     """
+    if epochs < 1 or (epochs > 1 and (not training or take_global_steps is None)):
+        raise ValueError(
+            f"epochs={epochs}: several epochs in one pipeline need training=True and "
+            "take_global_steps (so that every epoch has the same number of batches).")
     options = tf.data.Options()
     options.deterministic = deterministic
     # Sharding is done by hand below; auto-sharding by file or data would break the alignment.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     dataset = examples.with_options(options)
     if cache:
-        dataset = dataset.cache()
+        dataset = dataset.cache()  # once, outside the per-epoch function: shared by every epoch
     replicas = input_context.num_replicas_in_sync if input_context else 1
+    take = None if take_global_steps is None else take_global_steps * replicas
     if training:
-        dataset = dataset.shuffle(
-            shuffle_buffer, seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False
+        def one_epoch(number):
+            return _training_epoch(dataset, number, seed=seed, per_replica_batch=per_replica_batch,
+                                   take=take, shuffle_buffer=shuffle_buffer, augment=augment,
+                                   prepare=prepare, batch_augment=batch_augment,
+                                   deterministic=deterministic)
+
+        # Traced once, whatever the number of epochs: one epoch or many give the same batches.
+        dataset = tf.data.Dataset.range(epoch, epoch + epochs).flat_map(one_epoch)
+    else:
+        if prepare is not None:
+            dataset = dataset.map(prepare, num_parallel_calls=AUTOTUNE,
+                                  deterministic=deterministic)
+        dataset = dataset.batch(per_replica_batch)
+        if take is not None:
+            dataset = dataset.take(take)
+    if skip_global_steps:
+        dataset = dataset.skip(skip_global_steps * replicas)
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    return dataset.prefetch(AUTOTUNE)
+
+
+def _shuffle(dataset: tf.data.Dataset, buffer: int, seed: tf.Tensor) -> tf.data.Dataset:
+    """``dataset.shuffle`` in the order fixed by ``seed`` (a traced int64) alone.
+
+    The graph's seed (the global one, ``runtime.seed``) is left out: ``data.seed`` alone fixes
+    the data order, and TensorFlow cannot combine a traced op seed with a global seed of 0 (its
+    ``get_seed`` compares the pair with ``(0, 0)`` in Python).
+    """
+    graph = tf.compat.v1.get_default_graph()  # the per-epoch function's graph
+    global_seed, graph.seed = graph.seed, None
+    try:
+        return dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=False)
+    finally:
+        graph.seed = global_seed
+
+
+def _training_epoch(dataset, epoch, *, seed, per_replica_batch, take, shuffle_buffer, augment,
+                    prepare, batch_augment, deterministic) -> tf.data.Dataset:
+    """One training epoch of per-replica batches; ``epoch`` is an int64 scalar tensor."""
+    base = tf.constant(epoch_seed(seed, 0), tf.int64) + epoch  # epoch_seed(seed, epoch), traced
+    dataset = _shuffle(dataset, shuffle_buffer, base)
+    if augment is not None:
+        def augment_at(index, example):
+            features, label = example
+            return augment(features, label, tf.stack([base, index]))
+
+        dataset = dataset.enumerate().map(
+            augment_at, num_parallel_calls=AUTOTUNE, deterministic=deterministic
         )
-        if augment is not None:
-            base = tf.constant(epoch_seed(seed, epoch), tf.int64)
-
-            def augment_at(index, example):
-                features, label = example
-                return augment(features, label, tf.stack([base, index]))
-
-            dataset = dataset.enumerate().map(
-                augment_at, num_parallel_calls=AUTOTUNE, deterministic=deterministic
-            )
     if prepare is not None:
         dataset = dataset.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
-    dataset = dataset.batch(per_replica_batch, drop_remainder=training)
-    if training and batch_augment is not None:
+    dataset = dataset.batch(per_replica_batch, drop_remainder=True)
+    if batch_augment is not None:
         # A seed stream apart from the per-example one: -1 - index never equals an example index.
-        batch_base = tf.constant(epoch_seed(seed, epoch), tf.int64)
-
         def batch_augment_at(index, batch):
             features, labels = batch
-            return batch_augment(features, labels, tf.stack([batch_base, -1 - index]))
+            return batch_augment(features, labels, tf.stack([base, -1 - index]))
 
         dataset = dataset.enumerate().map(
             batch_augment_at, num_parallel_calls=AUTOTUNE, deterministic=deterministic
         )
-    if skip_global_steps:
-        dataset = dataset.skip(skip_global_steps * replicas)
-    if take_global_steps is not None:
-        dataset = dataset.take(take_global_steps * replicas)
-    if input_context is not None and input_context.num_input_pipelines > 1:
-        dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    return dataset.prefetch(AUTOTUNE)
+    if take is not None:
+        dataset = dataset.take(take)
+    return dataset
 
 
 def count_examples(dataset: tf.data.Dataset) -> int:

@@ -1,5 +1,5 @@
-"""Classification reports from ``kerazoo.metrics`` (confusion matrix, equal error rate) and the
-training-curve plot. The confusion-matrix plot is ``kerazoo.metrics.plot_confusion_matrix``.
+"""Classification reports from ``kerazoo.metrics`` (confusion matrix, equal error rate) and a
+run's charts (``confusion_matrix.svg``, ``training_curves.svg``: :mod:`kerazoo.recipes.charts`).
 
 Example:
 
@@ -40,7 +40,7 @@ def classification_report(
         labels: true class ids ``[N]``.
         probabilities: class probabilities ``[N, K]``.
         class_names: names of the ``K`` classes.
-        run_dir: where to draw ``confusion_matrix.png``. Defaults to ``None`` (no plot).
+        run_dir: where to draw ``confusion_matrix.svg``. Defaults to ``None`` (no chart).
 
     Returns:
         ``accuracy``, ``top_k_accuracy`` (k = 5, or K - 1 when fewer classes), ``loss``
@@ -63,7 +63,7 @@ def classification_report(
     report.update(per_class_report(matrix, class_names))
     report["confusion_matrix"] = matrix.tolist()
     if run_dir is not None:
-        plot_confusion_matrix(matrix, class_names, Path(run_dir) / "confusion_matrix.png")
+        write_confusion_matrix(matrix, class_names, Path(run_dir) / "confusion_matrix.svg")
     return report
 
 
@@ -161,36 +161,27 @@ def _pyplot():
     return plt
 
 
-def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path) -> None:
-    """:func:`kerazoo.metrics.plot_confusion_matrix`, skipped when matplotlib (an extra) is
-    missing."""
-    if _pyplot() is None:
-        return
-    from kerazoo.metrics import plot_confusion_matrix as plot
+def write_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path) -> None:
+    """``confusion_matrix.svg`` (:func:`kerazoo.recipes.charts.confusion_matrix`)."""
+    from kerazoo.recipes import charts
+    from kerazoo.recipes.run_dir import atomic_write_bytes
 
-    plot(matrix, class_names, path)
+    svg = charts.document([charts.confusion_matrix(np.asarray(matrix).tolist(), class_names)])
+    atomic_write_bytes(path, svg.encode("utf-8"))
 
 
-def plot_training_curves(metrics_csv: Path, path: Path, metric: str = "accuracy") -> None:
-    plt = _pyplot()
-    if plt is None or not metrics_csv.is_file():
+def write_training_curves(metrics_csv: Path, path: Path) -> None:
+    """``training_curves.svg``: the loss and metric curves of a run's ``metrics.csv``
+    (:func:`kerazoo.recipes.charts.training_curves`); nothing without rows."""
+    from kerazoo.recipes import charts
+    from kerazoo.recipes.run_dir import atomic_write_bytes
+
+    if not metrics_csv.is_file():
         return
     with open(metrics_csv, newline="") as stream:
-        rows = list(csv.DictReader(stream))
-    if not rows:
-        return
-    epochs = [int(row["epoch"]) for row in rows]
-    figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for key, axes in (("loss", loss_axes), (metric, acc_axes)):
-        for prefix in ("", "val_"):
-            values = [float(row[prefix + key]) for row in rows if row.get(prefix + key)]
-            if values:
-                axes.plot(epochs[: len(values)], values, label=prefix + key)
-        axes.set_xlabel("epoch")
-        axes.legend()
-    figure.tight_layout()
-    _save(figure, path)
-    plt.close(figure)
+        curves = charts.training_curves(csv.DictReader(stream))
+    if curves:
+        atomic_write_bytes(path, charts.document(curves).encode("utf-8"))
 
 
 def _save(figure, path: Path) -> None:

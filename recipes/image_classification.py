@@ -288,7 +288,7 @@ class ImageClassification(ClassificationTask):
 
     def build_inputs(
         self, data: PreparedData, split: str, input_context=None, *, per_replica_batch: int,
-        training: bool, epoch: int = 0, skip_global_steps: int = 0,
+        training: bool, epoch: int = 0, epochs: int = 1, skip_global_steps: int = 0,
         take_global_steps: int | None = None, deterministic: bool = True,
     ):
         import tensorflow as tf
@@ -300,7 +300,7 @@ class ImageClassification(ClassificationTask):
 
         dataset = make_pipeline(
             data.splits[split], per_replica_batch=per_replica_batch, training=training,
-            seed=self.config.data.seed, epoch=epoch, input_context=input_context,
+            seed=self.config.data.seed, epoch=epoch, epochs=epochs, input_context=input_context,
             skip_global_steps=skip_global_steps, take_global_steps=take_global_steps,
             shuffle_buffer=self.config.data.shuffle_buffer,
             cache=self.config.data.cache,

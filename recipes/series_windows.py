@@ -70,34 +70,43 @@ def gather_windows(values: np.ndarray, *, lookback: int, horizon: int, targets: 
 
 def batched_windows(values: np.ndarray, starts: np.ndarray, *, lookback: int, horizon: int,
                     targets: int, per_replica_batch: int, training: bool, seed: int = 0,
-                    epoch: int = 0, input_context: tf.distribute.InputContext | None = None,
+                    epoch: int = 0, epochs: int = 1,
+                    input_context: tf.distribute.InputContext | None = None,
                     skip_global_steps: int = 0, take_global_steps: int | None = None,
                     timestamps: np.ndarray | None = None) -> tf.data.Dataset:
-    """Per-replica batches of windows for one epoch (training) or one pass (evaluation).
+    """Per-replica batches of windows for training epochs or one evaluation pass.
 
-    Training permutes all starts (a full shuffle, not a buffer) and drops the last partial
-    batch; evaluation keeps start order and every window. The other arguments mean what they
-    mean for :func:`kerazoo.recipes.data.make_pipeline`; ``timestamps`` as in
-    :func:`window_dataset`.
+    Training permutes all starts (a full shuffle, not a buffer) once per epoch and drops the last
+    partial batch; evaluation keeps start order and every window. The other arguments mean what
+    they mean for :func:`kerazoo.recipes.data.make_pipeline` (``epochs``: several epochs in one
+    dataset, each cut to ``take_global_steps``); ``timestamps`` as in :func:`window_dataset`.
     """
     from kerazoo.recipes.data import epoch_seed
 
+    if epochs < 1 or (epochs > 1 and (not training or take_global_steps is None)):
+        raise ValueError(
+            f"epochs={epochs}: several epochs in one pipeline need training=True and "
+            "take_global_steps (so that every epoch has the same number of batches).")
     starts = np.asarray(starts, np.int64)
+    replicas = input_context.num_replicas_in_sync if input_context else 1
+    take = None if take_global_steps is None else take_global_steps * replicas
     if training:
-        order = np.random.default_rng(epoch_seed(seed, epoch)).permutation(len(starts))
         count = len(starts) // per_replica_batch * per_replica_batch
-        chunks = starts[order][:count].reshape(-1, per_replica_batch)
+        # Window starts only (a few int64 per window): every epoch's order fits in memory.
+        chunks = np.concatenate([
+            starts[np.random.default_rng(epoch_seed(seed, number)).permutation(len(starts))]
+            [:count].reshape(-1, per_replica_batch)[:take]
+            for number in range(epoch, epoch + epochs)])
         dataset = tf.data.Dataset.from_tensor_slices(chunks)
     else:
         dataset = tf.data.Dataset.from_tensor_slices(starts).batch(per_replica_batch)
+        if take is not None:
+            dataset = dataset.take(take)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     dataset = dataset.with_options(options)
-    replicas = input_context.num_replicas_in_sync if input_context else 1
     if skip_global_steps:
         dataset = dataset.skip(skip_global_steps * replicas)
-    if take_global_steps is not None:
-        dataset = dataset.take(take_global_steps * replicas)
     if input_context is not None and input_context.num_input_pipelines > 1:
         dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     gather = gather_windows(values, lookback=lookback, horizon=horizon, targets=targets,

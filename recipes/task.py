@@ -200,7 +200,7 @@ class Task:
 
     def build_inputs(
         self, data: PreparedData, split: str, input_context=None, *, per_replica_batch: int,
-        training: bool, epoch: int = 0, skip_global_steps: int = 0,
+        training: bool, epoch: int = 0, epochs: int = 1, skip_global_steps: int = 0,
         take_global_steps: int | None = None, deterministic: bool = True,
     ):
         """Per-replica batches of ``split`` through :func:`~kerazoo.recipes.data.make_pipeline`,
@@ -211,7 +211,7 @@ class Task:
         cfg = self.config.data
         return make_pipeline(
             data.splits[split], per_replica_batch=per_replica_batch, training=training,
-            seed=cfg.seed, epoch=epoch, input_context=input_context,
+            seed=cfg.seed, epoch=epoch, epochs=epochs, input_context=input_context,
             skip_global_steps=skip_global_steps, take_global_steps=take_global_steps,
             shuffle_buffer=cfg.shuffle_buffer, cache=cfg.cache,
             augment=self.example_augment(data) if training else None,

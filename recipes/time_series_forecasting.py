@@ -351,7 +351,7 @@ class TimeSeriesForecasting(Task):
 
     def build_inputs(
         self, data: ForecastData, split: str, input_context=None, *, per_replica_batch: int,
-        training: bool, epoch: int = 0, skip_global_steps: int = 0,
+        training: bool, epoch: int = 0, epochs: int = 1, skip_global_steps: int = 0,
         take_global_steps: int | None = None, deterministic: bool = True,
     ):
         from kerazoo.recipes.series_windows import batched_windows
@@ -360,7 +360,7 @@ class TimeSeriesForecasting(Task):
         return batched_windows(
             data.values, data.starts[split], lookback=lookback, horizon=self.config.data.horizon,
             targets=data.num_targets, per_replica_batch=per_replica_batch,
-            training=training, seed=self.config.data.seed, epoch=epoch,
+            training=training, seed=self.config.data.seed, epoch=epoch, epochs=epochs,
             input_context=input_context, skip_global_steps=skip_global_steps,
             take_global_steps=take_global_steps,
             timestamps=data.seconds() if data.periods else None,
@@ -684,7 +684,7 @@ class TimeSeriesForecasting(Task):
                            "baseline refitted there." + intervals + "\n"
                            "Baselines, backtest and per-step errors are in `evaluation.json`, "
                            "example forecasts in\n`forecast_plot.png`, the training curves in "
-                           "`training_curves.png`."}
+                           "`training_curves.svg`."}
 
     def input_description(self, data: PreparedData) -> str:
         (lookback, features), _ = data.feature_spec

@@ -16,7 +16,8 @@
       ``{"examples": [{"history": [...], "truth": [...], "forecast": [...]}, ...]}`` (one target
       series per example, in the data's units): history, truth and forecast lines (SVG).
 
-Plots are inline SVG written here, so the docs build needs no plotting library.
+Plots are inline SVG from :mod:`kerazoo.recipes.charts` (the run artefacts' charts), so the docs
+build needs no plotting library.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kerazoo.recipes import charts
+
 ROOT = Path(__file__).resolve().parents[2]
 INDEX_JSON = ROOT / "kerazoo" / "catalog_index.json"
 PRESETS = ROOT / "zoo" / "presets"
 ZOO_TABLE_MARKER = "<!-- zoo-table -->"
 PRIMARY_METRICS = ("test_accuracy", "accuracy", "mase", "mae", "rmse")
-COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -90,73 +92,9 @@ def _short(count: int) -> str:
 # --- SVG plots ---------------------------------------------------------------------------------
 
 
-def line_chart(series: dict[str, list[tuple[float, float]]], title: str, x_label: str,
-               width: int = 520, height: int = 260) -> str:
-    """An inline SVG line chart of named ``[(x, y), ...]`` series, with a legend."""
-    points = [p for values in series.values() for p in values]
-    if not points:
-        return ""
-    left, right, top, bottom = 56, 120, 28, 36
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-    y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
-
-    def sx(x: float) -> float:
-        return left + (x - x0) / (x1 - x0) * (width - left - right)
-
-    def sy(y: float) -> float:
-        return height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom)
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'role="img" aria-label="{html.escape(title)}" font-family="sans-serif" font-size="11">',
-             f'<text x="{width / 2}" y="16" text-anchor="middle" font-size="13">'
-             f'{html.escape(title)}</text>',
-             f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" '
-             f'y2="{height - bottom}" stroke="#888"/>',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#888"/>']
-    for value in (y0, (y0 + y1) / 2, y1):
-        parts.append(f'<text x="{left - 4}" y="{sy(value) + 4:.1f}" text-anchor="end">'
-                     f'{value:.3g}</text>')
-    for value in (x0, x1):
-        parts.append(f'<text x="{sx(value):.1f}" y="{height - bottom + 14}" '
-                     f'text-anchor="middle">{value:g}</text>')
-    parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 4}" '
-                 f'text-anchor="middle">{html.escape(x_label)}</text>')
-    for i, (name, values) in enumerate(series.items()):
-        colour = COLOURS[i % len(COLOURS)]
-        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in values)
-        dash = ' stroke-dasharray="4 3"' if name.startswith("val_") else ""
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.8"{dash} '
-                     f'points="{path}"/>')
-        parts.append(f'<text x="{width - right + 8}" y="{top + 14 * i + 8}" fill="{colour}">'
-                     f'{html.escape(name)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 def training_curves(metrics_csv: str) -> str:
     """SVG charts from a run's ``metrics.csv``: losses in one, every other metric in another."""
-    rows = list(csv.DictReader(io.StringIO(metrics_csv)))
-    if not rows or "epoch" not in rows[0]:
-        return ""
-    skip = {"epoch", "step", "learning_rate", "seconds"}
-    columns = [c for c in rows[0] if c not in skip]
-
-    def values(column: str) -> list[tuple[float, float]]:
-        out = []
-        for row in rows:
-            try:
-                out.append((float(row["epoch"]), float(row[column])))
-            except (TypeError, ValueError):
-                continue
-        return out
-
-    losses = {c: values(c) for c in columns if c.removeprefix("val_") == "loss"}
-    others = {c: values(c) for c in columns if c.removeprefix("val_") != "loss"}
-    return "\n".join(chart for chart in (
-        line_chart(losses, "loss", "epoch"),
-        line_chart(others, ", ".join(sorted({c.removeprefix("val_") for c in others})), "epoch"),
-    ) if chart)
+    return "\n".join(charts.training_curves(csv.DictReader(io.StringIO(metrics_csv))))
 
 
 def confusion_table(matrix: list[list[int]], labels: list[str] | None = None) -> str:
@@ -176,16 +114,7 @@ def confusion_table(matrix: list[list[int]], labels: list[str] | None = None) ->
 
 
 def forecast_charts(examples: list[dict[str, list[float]]], limit: int = 3) -> str:
-    charts = []
-    for number, example in enumerate(examples[:limit], 1):
-        history = example.get("history", [])
-        n = len(history)
-        series = {"history": list(enumerate(history)),
-                  "truth": [(n + i, v) for i, v in enumerate(example.get("truth", []))],
-                  "forecast": [(n + i, v) for i, v in enumerate(example.get("forecast", []))]}
-        charts.append(line_chart({k: v for k, v in series.items() if v},
-                                 f"test window {number}", "step"))
-    return "\n".join(charts)
+    return "\n".join(charts.forecast_charts(examples, limit))
 
 
 def preset_section(preset: dict[str, Any]) -> str:

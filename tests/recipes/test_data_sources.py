@@ -56,6 +56,37 @@ def test_pipeline_is_deterministic_per_epoch_and_resume_skips_exactly():
     np.testing.assert_array_equal(labels(epoch=1, skip_global_steps=2)[:64], first[32:96])
 
 
+def test_one_pipeline_for_many_epochs_equals_one_per_epoch():
+    """The trainer's run-long pipeline (``epochs``) is every epoch's pipeline one after another,
+    resumed mid-epoch and sharded the same way, and ``runtime.seed`` does not move the data."""
+    import keras
+    import tensorflow as tf
+
+    task = _task("digits", "data.augment=[translate]")
+    data = task.prepare_data()
+    steps = 5
+
+    def images(**kwargs):
+        batches = task.build_inputs(data, "train", per_replica_batch=8, training=True,
+                                    take_global_steps=steps, **kwargs)
+        return np.stack([x.numpy() for x, _ in batches])
+
+    per_epoch = np.concatenate([images(epoch=e) for e in (2, 3, 4)])
+    np.testing.assert_array_equal(images(epoch=2, epochs=3), per_epoch)
+    np.testing.assert_array_equal(images(epoch=2, epochs=3, skip_global_steps=2),
+                                  per_epoch[2:])
+    for index in range(2):
+        context = tf.distribute.InputContext(2, index, 2)
+        np.testing.assert_array_equal(
+            images(epoch=2, epochs=3, input_context=context),
+            np.concatenate([images(epoch=e, input_context=context) for e in (2, 3, 4)]))
+    keras.utils.set_random_seed(7)
+    np.testing.assert_array_equal(images(epoch=2, epochs=3), per_epoch)
+    keras.utils.set_random_seed(0)
+    with pytest.raises(ValueError, match="take_global_steps"):
+        task.build_inputs(data, "train", per_replica_batch=8, training=True, epochs=2)
+
+
 def test_folder_source_reads_classes_and_splits(tmp_path):
     task = _task(f"folder:{_folder(tmp_path / 'pets')}", "data.test_fraction=0.2")
     data = task.prepare_data()

@@ -183,6 +183,11 @@ def test_batched_windows_resume_and_shards_see_the_same_batches():
               for c in context]
     np.testing.assert_array_equal(np.stack(shards[0]), np.stack(full[0::2]))
     np.testing.assert_array_equal(np.stack(shards[1]), np.stack(full[1::2]))
+    run_long = [x.numpy() for x, _ in batched_windows(
+        values, starts, epochs=3, take_global_steps=len(full), skip_global_steps=4, **common)]
+    later = [x.numpy() for e in (3, 4)
+             for x, _ in batched_windows(values, starts, **{**common, "epoch": e})]
+    np.testing.assert_array_equal(np.stack(run_long), np.stack(full[4:] + later))
     again = [x.numpy() for x, _ in batched_windows(values, starts, **common)]
     np.testing.assert_array_equal(np.stack(full), np.stack(again))
     # every window is a true slice of the series, and evaluation keeps start order

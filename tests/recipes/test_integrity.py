@@ -261,7 +261,7 @@ def _finish_points():
         "labels.json": (trainer, "atomic_write_json", _named("labels.json")),
         "evaluate": (ClassificationTask, "evaluate", _always),
         "evaluation.json": (trainer, "atomic_write_json", _named("evaluation.json")),
-        "training curves": (evaluation, "plot_training_curves", _always),
+        "training curves": (evaluation, "write_training_curves", _always),
         "model card": (model_card, "write", _always),
         "export hashing": (export, "sha256_file", _always),  # SavedModel written, in its temp
         "export.json": (export, "atomic_write_json", _named("export.json")),
@@ -337,7 +337,7 @@ def test_finish_is_idempotent_after_a_crash_at_each_of_its_points(tmp_path, caps
                  or p.name.endswith(".tmp") or p.name.endswith(".partial")]
     assert leftovers == []
     for name in ("config.yaml", "metrics.csv", "labels.json", "evaluation.json", "model_card.md",
-                 "training_curves.png"):
+                 "training_curves.svg"):
         assert (run / name).is_file(), name
     assert zipfile.is_zipfile(run / "model.keras")
     assert json.loads((run / "evaluation.json").read_text())["num_examples"] > 0

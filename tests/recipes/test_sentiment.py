@@ -64,7 +64,7 @@ def test_embedded_corpus_and_pipeline_static_shapes():
 
 def test_run_directory_report_and_worst_examples(trained_run):
     for name in ("config.yaml", "evaluation.json", "metrics.csv", "model.keras", "labels.json",
-                 "model_card.md", "confusion_matrix.png", "training_curves.png", "export/1"):
+                 "model_card.md", "confusion_matrix.svg", "training_curves.svg", "export/1"):
         assert (trained_run / name).exists(), name
     report = json.loads((trained_run / "evaluation.json").read_text())
     assert report["num_examples"] == 452

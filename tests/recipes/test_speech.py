@@ -77,7 +77,7 @@ def test_embedded_set_is_fixed_and_voice_disjoint():
 
 
 def test_run_report_has_recall_and_detection_metrics(trained_run):
-    for name in ("evaluation.json", "confusion_matrix.png", "model_card.md", "export/1"):
+    for name in ("evaluation.json", "confusion_matrix.svg", "model_card.md", "export/1"):
         assert (trained_run / name).exists(), name
     report = json.loads((trained_run / "evaluation.json").read_text())
     assert report["num_examples"] == 113

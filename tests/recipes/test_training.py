@@ -37,7 +37,7 @@ def trained_run(tmp_path_factory):
 def test_run_directory_contents(trained_run):
     names = {p.name for p in trained_run.iterdir()}
     assert {"config.yaml", "checkpoints", "logs", "metrics.csv", "evaluation.json",
-            "confusion_matrix.png", "training_curves.png", "model_card.md", "model.keras",
+            "confusion_matrix.svg", "training_curves.svg", "model_card.md", "model.keras",
             "labels.json", "export"} <= names
     report = json.loads((trained_run / "evaluation.json").read_text())
     assert 0 <= report["accuracy"] <= 1 and "top_5_accuracy" in report
