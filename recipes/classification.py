@@ -143,6 +143,7 @@ class ClassificationTask(Task):
 
         cfg = self.config.model
         trained = self.load_init_model() if cfg.init else None
+        base = self.init_base_model(trained) if trained is not None else None  # checks it too
         inputs, features = self.build_features(data, trained)
         classes = len(data.class_names)
         if trained is None:
@@ -152,7 +153,6 @@ class ClassificationTask(Task):
                               **{**self.zoo_kwargs(data, shape), **self.zoo_options()})
             self.initialize(inner, data)
         else:
-            base = self.init_base_model(trained)
             inner = keep_head(base, init_record(cfg.init).get("labels"), data.class_names)
             if inner is None:
                 inner = zoo.replace_head(base, classes, dropout=cfg.dropout,
@@ -373,11 +373,10 @@ class BaselineTrainConfig(TrainConfig):
             validation split (macro-F1, else accuracy), save, evaluate and export the baseline
             instead; ``evaluation.json`` (``baseline.exported``) and the model card say so, with
             both models' scores. The choice is made on validation, as early stopping chooses an
-            epoch, never on test. Defaults to ``False`` for now: the TF-IDF baseline keeps its
-            vocabulary only in ``model.keras``'s assets, so ``kerazoo export --format preset``
-            of such a run loses it (``Table not initialized`` on load), and ``model.init=run:DIR``
-            needs the zoo model's backbone; the WARNING in the card says to set it.
-            ``False`` always exports the configured model (the verdict is still reported).
+            epoch, never on test. ``False`` always exports the configured model (the verdict is
+            still reported, with a WARNING when the baseline won). Defaults to ``False`` here;
+            the sentiment recipe sets ``True`` (its TF-IDF baseline keeps its vocabulary and
+            IDF weights in its config, so a preset of it round-trips).
     """
 
     prefer_baseline: bool = False

@@ -131,6 +131,10 @@ class TrainConfig:
             and restore the weights of the best epoch (kept in the checkpoint, so a crash does
             not lose them); ``epochs`` is then a maximum. Defaults to ``None`` (off; recipes
             set their own).
+        early_stopping_start_epoch: the first this many epochs are neither candidates for the
+            best epoch nor counted towards the patience (Keras's ``start_from_epoch``): with a
+            decaying learning rate the early, high-rate epochs are far from converged, and on a
+            small validation split one of them can have the lowest loss by luck. Defaults to 0.
         on_nonfinite: what a training step whose loss or any gradient is NaN or infinite does.
             ``stop`` (default): training stops with one line naming the step and the last
             finite loss; nothing is evaluated, exported or published, and re-running with a
@@ -159,6 +163,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     precise_bn_batches: int = 16
     early_stopping_patience: int | None = None
+    early_stopping_start_epoch: int = 0
     on_nonfinite: str = "stop"
 
 
@@ -395,6 +400,9 @@ def validate(config: ExperimentConfig) -> None:
     if patience is not None and patience < 1:
         raise ConfigError("Config key 'train.early_stopping_patience' must be >= 1 or null "
                           f"(off). Received: {patience}")
+    if config.train.early_stopping_start_epoch < 0:
+        raise ConfigError("Config key 'train.early_stopping_start_epoch' must be >= 0. "
+                          f"Received: {config.train.early_stopping_start_epoch}")
     if config.train.checkpoint_seconds < 0:
         raise ConfigError("Config key 'train.checkpoint_seconds' must be >= 0. Received: "
                           f"{config.train.checkpoint_seconds}")

@@ -18,12 +18,17 @@ class EarlyStopping:
     Args:
         model: the model being trained.
         patience: epochs without a lower validation loss before stopping.
+        start_epoch: epochs ``1..start_epoch`` are neither candidates for the best epoch nor
+            counted towards ``patience``. Early in a decaying schedule the weights are far from
+            converged, and on a small validation split one lucky epoch's loss can be the
+            lowest of the run: restoring it throws the later epochs away. Defaults to 0.
     """
 
-    def __init__(self, model, patience: int):
+    def __init__(self, model, patience: int, start_epoch: int = 0):
         import tensorflow as tf
 
         self.patience = int(patience)
+        self.start_epoch = int(start_epoch)
         self.variables = [v for v in model.variables if v.dtype in FLOAT_DTYPES]
         self.best = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)
                      for v in self.variables]
@@ -45,6 +50,8 @@ class EarlyStopping:
 
     def update(self, epoch: int, val_loss: float) -> bool:
         """Record epoch ``epoch`` (0-based); ``True`` when training should stop now."""
+        if epoch < self.start_epoch:
+            return False
         if val_loss < float(self.best_loss.numpy()):
             self.best_loss.assign(val_loss)
             self.best_epoch.assign(epoch + 1)
@@ -73,6 +80,7 @@ class EarlyStopping:
     def summary(self) -> dict[str, Any]:
         """What ``evaluation.json`` records."""
         stopped = int(self.stopped_epoch.numpy())
-        return {"patience": self.patience, "best_epoch": int(self.best_epoch.numpy()),
+        return {"patience": self.patience, "start_epoch": self.start_epoch,
+                "best_epoch": int(self.best_epoch.numpy()),
                 "best_val_loss": round(float(self.best_loss.numpy()), 6),
                 "stopped_epoch": stopped or None}

@@ -198,7 +198,10 @@ class ImageClassification(ClassificationTask):
     # real, noisy images is noisier still. Measured in docs/recipes/image-classification.md.
     defaults = {"train.epochs": 25, "train.batch_size": 32, "train.learning_rate": 3e-3,
                 "train.warmup_steps": 20, "data.augment": ["translate"],
-                "train.early_stopping_patience": 10}
+                "train.early_stopping_patience": 10,
+                # Under the cosine schedule the first epochs are far from converged; on a small
+                # validation split one of them could be restored for a lucky loss.
+                "train.early_stopping_start_epoch": 10}
 
     def check_config(self) -> None:
         super().check_config()

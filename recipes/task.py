@@ -269,7 +269,19 @@ class Task:
         is one itself; a run or a recipe preset wraps it in the task's preprocessing."""
         trained = trained if trained is not None else self.load_init_model()
         names = {layer.name for layer in trained.layers}
-        return trained if "backbone" in names else self.inner_model(trained)
+        if "backbone" in names:
+            return trained
+        import keras
+
+        inner = [layer for layer in trained.layers if isinstance(layer, keras.Model)]
+        if not inner:
+            # e.g. a run that exported its TF-IDF baseline (train.prefer_baseline): no backbone.
+            raise ConfigError(
+                f"Config key 'model.init': {self.config.model.init} holds {trained.name}, which "
+                "has no zoo backbone to fine-tune (a baseline a run exported instead of its "
+                "model, or a model kerazoo did not build). Start from a zoo preset or a run "
+                "that exported its configured model, or leave model.init unset.")
+        return inner[0]
 
     def predict(self, model, features) -> np.ndarray:
         """The model's outputs for ``features`` as a NumPy array, in batches.

@@ -340,7 +340,7 @@ class Trainer:
             log.warning("train.early_stopping_patience is ignored: no validation split.")
             return None
         with strategy.scope():
-            return EarlyStopping(model, patience)
+            return EarlyStopping(model, patience, self.config.train.early_stopping_start_epoch)
 
     @staticmethod
     def _agree(strategy, flag: bool) -> bool:

@@ -257,8 +257,8 @@ def tfidf_linear_classifier(
     Raw strings in, logits out: scikit-learn's ``TfidfVectorizer(ngram_range=(1, ngrams),
     sublinear_tf=False)`` + ``LogisticRegression`` as one Keras model, so it trains in the same
     loop as any zoo model and exports with a string signature. The vocabulary and IDF weights are
-    adapted on ``texts`` (the training split only); the ``.keras`` file and a SavedModel carry
-    them. The rows are L2-normalized like scikit-learn's
+    adapted on ``texts`` (the training split only) and kept in the layer's config, so a preset,
+    the ``.keras`` file and a SavedModel all carry them. The rows are L2-normalized like scikit-learn's
     (``norm="l2"``): without it long texts get large logits and the learning rate must be tuned
     per corpus.
 
@@ -300,8 +300,16 @@ def tfidf_linear_classifier(
         texts = np.asarray(list(texts), dtype=object)
         if not len(texts):
             raise ConfigError("tfidf_linear_classifier needs at least one training text.")
-    # The vocabulary and IDF weights are saved as the layer's assets (.keras, SavedModel).
     vectorizer.adapt(texts, batch_size=None if hasattr(texts, "element_spec") else 1024)
+    # Rebuilt with the adapted vocabulary and IDF weights as arguments: they are then in the
+    # layer's config, so a preset (config.json + weights) carries them, not only ``.keras``
+    # assets. Index 0 is the OOV token, which the layer adds back itself.
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=max_tokens, ngrams=ngrams, output_mode="tf_idf", standardize=standardize,
+        vocabulary=[str(token) for token in vectorizer.get_vocabulary()[1:]],
+        idf_weights=np.asarray(vectorizer._lookup_layer.idf_weights)[1:].tolist(),
+        name="vectorizer",
+    )
     inputs = keras.Input((), dtype="string", name="texts")
     x = vectorizer(inputs)
     x = keras.layers.UnitNormalization(axis=-1, name="l2_normalize")(x)

@@ -23,9 +23,16 @@ def _train(run_dir, *extra):
 
 
 def test_the_baseline_is_saved_scored_and_named_when_it_wins(tmp_path):
+    """The sentiment default (``train.prefer_baseline`` true): the TF-IDF baseline wins and is
+    what the run saves, exports as a preset that round-trips, and refuses to fine-tune from."""
     import keras
 
-    report, saved = _train(tmp_path / "run", "train.prefer_baseline=true")
+    from kerazoo import zoo
+    from kerazoo.errors import ConfigError
+    from kerazoo.recipes import api
+    from kerazoo.recipes.export import export_preset
+
+    report, saved = _train(tmp_path / "run")
     baseline = saved["baseline"]
     assert baseline["exported"] == "baseline" and baseline["verdict"] == "baseline"
     assert baseline["replaced_model"] == "text_mlp"
@@ -44,12 +51,21 @@ def test_the_baseline_is_saved_scored_and_named_when_it_wins(tmp_path):
     assert "**Exported model**: the baseline `tfidf_linear`, not the configured `text_mlp`" in card
     assert "exported the baseline (train.prefer_baseline=true" in card
     assert report["baseline"]["exported"] == "baseline"
+    # The vocabulary and IDF weights are in the vectorizer's config: a preset carries them.
+    run_task, run_model = api.load_run(tmp_path / "run")
+    preset = export_preset(run_task, run_model, tmp_path / "run", classes, name="tfidf_demo")
+    restored = zoo.from_preset(preset)
+    np.testing.assert_allclose(restored.predict(texts, verbose=0),
+                               model.predict(texts, verbose=0), atol=1e-6)
+    with pytest.raises(ConfigError, match="no zoo backbone to fine-tune"):
+        api.train("sentiment_analysis", tmp_path / "again", overrides=[
+            *UNDERTRAINED, f"model.init=run:{tmp_path / 'run'}"], export=False, verbose=False)
 
 
-def test_by_default_the_configured_model_is_kept_with_a_warning(tmp_path):
+def test_with_prefer_baseline_off_the_configured_model_is_kept_with_a_warning(tmp_path):
     import keras
 
-    _, saved = _train(tmp_path / "run")
+    _, saved = _train(tmp_path / "run", "train.prefer_baseline=false")
     baseline = saved["baseline"]
     assert baseline["exported"] == "model" and baseline["verdict"] == "baseline"
     assert baseline["verdict_line"].startswith("WARNING: the baseline tfidf_linear beats")

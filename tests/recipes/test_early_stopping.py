@@ -77,3 +77,20 @@ def test_sentiment_stops_after_patience_and_restores_the_best_epoch(tmp_path):
         assert 0.0 <= baseline[key] <= 1.0, key
     card = (tmp_path / "run" / "model_card.md").read_text()
     assert "**Baseline**" in card and baseline["verdict_line"] in card
+
+
+def test_epochs_before_the_start_epoch_are_neither_best_nor_counted():
+    """A lucky early epoch (lowest loss of the run) is not restored when it comes before
+    ``start_epoch``; patience counts from there."""
+    import keras
+
+    from kerazoo.recipes.early_stopping import EarlyStopping
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    stopper = EarlyStopping(model, patience=2, start_epoch=3)
+    losses = [0.01, 0.5, 0.4, 0.3, 0.35, 0.32]  # epoch 1 is the lucky one
+    stops = [stopper.update(epoch, loss) for epoch, loss in enumerate(losses)]
+    assert stops == [False, False, False, False, False, True]
+    summary = stopper.summary()
+    assert summary["best_epoch"] == 4 and summary["best_val_loss"] == 0.3
+    assert summary["start_epoch"] == 3 and summary["stopped_epoch"] == 6
