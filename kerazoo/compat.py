@@ -7,7 +7,8 @@ Callers (keep this list current): ``recipes/trainer.py`` (``flatten_layers``,
 ``disable_op_determinism``, ``scalar_summary``); ``layers/optimizers/_averaging.py``
 (``flatten_layers``); ``layers/optimizers/_fused.py`` and ``layers/optimizers/_wrapper.py``
 (``maybe_merge_call``, ``in_stateless_scope``); ``layers/optimizers/sam_model.py``
-(``unscale_loss_for_distribution``).
+(``unscale_loss_for_distribution``); ``zoo/text.py`` (``text_vectorization_idf_weights``);
+``recipes/data.py`` (``shuffle_seeded_by_tensor``).
 
 Example:
 
@@ -94,3 +95,34 @@ def unscale_loss_for_distribution(loss):
     from keras.src.losses import loss as loss_module
 
     return loss_module.unscale_loss_for_distribution(loss)
+
+
+def text_vectorization_idf_weights(layer):
+    """The IDF weights a ``TextVectorization(output_mode="tf_idf")`` learned in ``adapt``, one per
+    vocabulary entry (the OOV token first), as a NumPy array.
+
+    Why private: Keras exposes ``get_vocabulary()`` but not the IDF weights; passing both back as
+    ``vocabulary=`` / ``idf_weights=`` puts them in the layer's config, which presets need.
+    """
+    import numpy as np
+
+    return np.asarray(layer._lookup_layer.idf_weights)
+
+
+def shuffle_seeded_by_tensor(dataset, buffer_size: int, seed):
+    """``dataset.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=False)`` for a traced
+    int64 ``seed``, inside a ``tf.data`` function, in the order ``seed`` alone fixes.
+
+    Why private: ``tf.data`` combines an op seed with the graph's (global) seed in Python and,
+    when the global seed is 0, compares the traced pair with ``(0, 0)`` (``Tensor.__bool__``
+    error). The function's graph seed is cleared while the op is built: the order then depends
+    on ``seed`` only, never on ``tf.random.set_seed``.
+    """
+    import tensorflow as tf
+
+    graph = tf.compat.v1.get_default_graph()
+    global_seed, graph.seed = graph.seed, None
+    try:
+        return dataset.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=False)
+    finally:
+        graph.seed = global_seed

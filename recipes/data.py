@@ -25,6 +25,8 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
+from kerazoo import compat
+
 AUTOTUNE = tf.data.AUTOTUNE
 
 
@@ -116,26 +118,12 @@ def make_pipeline(
     return dataset.prefetch(AUTOTUNE)
 
 
-def _shuffle(dataset: tf.data.Dataset, buffer: int, seed: tf.Tensor) -> tf.data.Dataset:
-    """``dataset.shuffle`` in the order fixed by ``seed`` (a traced int64) alone.
-
-    The graph's seed (the global one, ``runtime.seed``) is left out: ``data.seed`` alone fixes
-    the data order, and TensorFlow cannot combine a traced op seed with a global seed of 0 (its
-    ``get_seed`` compares the pair with ``(0, 0)`` in Python).
-    """
-    graph = tf.compat.v1.get_default_graph()  # the per-epoch function's graph
-    global_seed, graph.seed = graph.seed, None
-    try:
-        return dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=False)
-    finally:
-        graph.seed = global_seed
-
-
 def _training_epoch(dataset, epoch, *, seed, per_replica_batch, take, shuffle_buffer, augment,
                     prepare, batch_augment, deterministic) -> tf.data.Dataset:
     """One training epoch of per-replica batches; ``epoch`` is an int64 scalar tensor."""
     base = tf.constant(epoch_seed(seed, 0), tf.int64) + epoch  # epoch_seed(seed, epoch), traced
-    dataset = _shuffle(dataset, shuffle_buffer, base)
+    # data.seed alone fixes the order (runtime.seed, the global seed, seeds the weights).
+    dataset = compat.shuffle_seeded_by_tensor(dataset, shuffle_buffer, base)
     if augment is not None:
         def augment_at(index, example):
             features, label = example

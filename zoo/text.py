@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import keras
 
+from kerazoo import compat
 from kerazoo.errors import ConfigError
 from kerazoo.registry import register
 from kerazoo.zoo.cnn import TOKENS
@@ -307,7 +308,7 @@ def tfidf_linear_classifier(
     vectorizer = keras.layers.TextVectorization(
         max_tokens=max_tokens, ngrams=ngrams, output_mode="tf_idf", standardize=standardize,
         vocabulary=[str(token) for token in vectorizer.get_vocabulary()[1:]],
-        idf_weights=np.asarray(vectorizer._lookup_layer.idf_weights)[1:].tolist(),
+        idf_weights=compat.text_vectorization_idf_weights(vectorizer)[1:].tolist(),
         name="vectorizer",
     )
     inputs = keras.Input((), dtype="string", name="texts")
