@@ -105,7 +105,8 @@ def test_sigkill_with_early_stopping_resumes_to_the_same_best_weights(tmp_path):
     """The early-stopping state and best weights live in the checkpoint: killed after a best
     epoch was recorded, the re-run stops at the same epoch and restores the same weights."""
     settings = [*SETTINGS[1:], "train.epochs=8", "train.early_stopping_patience=1",
-                "train.learning_rate=0.05", "train.warmup_steps=0"]
+                "train.learning_rate=0.05", "train.warmup_steps=0",
+                "train.early_stopping_start_epoch=1"]
 
     def run(run_dir, weights, **env):
         return subprocess.run(

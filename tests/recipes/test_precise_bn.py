@@ -1,5 +1,6 @@
-"""Precise BatchNorm: the moving statistics become the average of the current weights' batch
-statistics, on one device and across the two replicas the test session's CPU is split into."""
+"""Precise BatchNorm: the moving statistics become the current weights' statistics over the
+drawn batches (one forward pass per group of batches, groups averaged), on one device and across
+the two replicas the test session's CPU is split into."""
 
 from __future__ import annotations
 
@@ -43,10 +44,11 @@ def _numpy_batch_statistics(model, x):
     return [(m1, v1), (h2.mean(0), h2.var(0))]
 
 
-def _expected(model, batches):
-    per_batch = [_numpy_batch_statistics(model, b) for b in batches]
-    return [(np.mean([s[i][0] for s in per_batch], 0), np.mean([s[i][1] for s in per_batch], 0))
-            for i in range(2)]
+def _expected(model, groups, weights=None):
+    """The statistics of each group (one forward pass over its examples), averaged."""
+    per_group = [_numpy_batch_statistics(model, g) for g in groups]
+    return [tuple(np.average([s[i][k] for s in per_group], axis=0, weights=weights)
+                  for k in range(2)) for i in range(2)]
 
 
 def _data(n=24, seed=3):
@@ -74,9 +76,11 @@ def test_statistics_are_the_average_of_the_batch_statistics_and_nothing_else_cha
     assert seeds_before, "the Dropout seed state should be a model variable"
 
     precise = PreciseBatchNorm(model)
+    precise.group_examples = 12  # two batches of 6 per forward pass
     assert precise.update(dataset, num_batches=3) == 3  # the first 3 of 4 batches
 
-    expected = _expected(model, [x[0:6], x[6:12], x[12:18]])
+    # Groups (batches 1-2) and (batch 3), weighted by their batches.
+    expected = _expected(model, [x[0:12], x[12:18]], weights=[2, 1])
     for (mean, var), (want_mean, want_var) in zip(_moving(model), expected):
         np.testing.assert_allclose(mean, want_mean, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(var, want_var, rtol=1e-5, atol=1e-5)
@@ -90,6 +94,10 @@ def test_statistics_are_the_average_of_the_batch_statistics_and_nothing_else_cha
 
     # Inference now normalizes with those statistics; the traced step is reused on a second call.
     assert precise.update(dataset, num_batches=10) == 4  # runs out of batches: uses all 4
+    expected = _expected(model, [x[0:12], x[12:24]])
+    np.testing.assert_allclose(_moving(model)[1][1], expected[1][1], rtol=1e-5, atol=1e-5)
+    precise.group_examples = 6  # one batch per pass: the plain average of batch statistics
+    precise.update(dataset, num_batches=4)
     expected = _expected(model, [x[i:i + 6] for i in range(0, 24, 6)])
     np.testing.assert_allclose(_moving(model)[1][1], expected[1][1], rtol=1e-5, atol=1e-5)
     outputs = keras.ops.convert_to_numpy(model(x, training=False))
@@ -115,9 +123,10 @@ def test_two_replicas_average_their_per_replica_statistics():
     distributed = strategy.distribute_datasets_from_function(dataset_fn)
     used = recompute_batchnorm_statistics(model, distributed, num_batches=2, strategy=strategy)
     assert used == 2
-    # One input pipeline, two replicas: replica r of global step s reads per-replica batch 2s+r.
-    halves = [x[0:4], x[4:8], x[8:12], x[12:16]]
-    expected = _expected(model, halves)
+    # One input pipeline, two replicas: replica r of global step s reads per-replica batch 2s+r;
+    # each replica runs its two batches as one forward pass, then the replicas are averaged.
+    per_replica = [np.concatenate([x[0:4], x[8:12]]), np.concatenate([x[4:8], x[12:16]])]
+    expected = _expected(model, per_replica)
     for (mean, var), (want_mean, want_var) in zip(_moving(model), expected):
         np.testing.assert_allclose(mean, want_mean, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(var, want_var, rtol=1e-5, atol=1e-5)
