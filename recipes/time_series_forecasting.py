@@ -600,7 +600,10 @@ class TimeSeriesForecasting(Task):
                     lookback)}
         note = None
         if series_baselines.ets_available():
-            forecasters["ets"] = series_baselines.ets(data.season)
+            # Like the trained model, ETS is estimated once (on the history before the first
+            # origin) and forecasts from the later ones with its states updated; with
+            # data.backtest_refit both are refitted at every origin.
+            forecasters["ets"] = series_baselines.ets(data.season, refit=cfg.backtest_refit)
         else:
             note = 'ETS skipped: pip install "kerazoo[forecasting]"'
         forecasters["seasonal_naive"] = series_baselines.seasonal_naive(data.season)
