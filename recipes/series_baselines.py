@@ -3,7 +3,10 @@
 * *last value* and *seasonal naive*: :func:`kerazoo.recipes.series_evaluation.baselines`
   (from each window), wrapped here as refit forecasters (from the whole history);
 * *Holt-Winters / ETS*: statsmodels' ``ExponentialSmoothing`` (additive damped trend, additive
-  season when the history holds two full seasons), refitted on the history before each origin;
+  season when the history holds two full seasons), re-estimated on the history before each
+  origin, or (``ets(..., refit=False)``) estimated at the first origin and run with those
+  parameters over the longer histories of the later ones, as a trained model forecasts from
+  them;
 * :func:`backtest_refit`: rolling origins over the test part; at each origin every forecaster
   gets the history up to it (all series), fits, and forecasts the next ``horizon`` steps; MASE
   and MAE per origin and their means, and a verdict line like the report's.
@@ -11,7 +14,9 @@
 A forecaster is any callable ``fit_predict(histories, horizon, num_targets) -> forecasts``: ``histories`` maps each
 series id to its rows before the origin (``[t, features]``, targets first) and the result maps
 each id to ``[horizon, targets]``. The forecasting task passes one that trains its neural model
-on the histories (a global model over all series), so "refit" means the same for every entry.
+on the histories (a global model over all series), so "refit" means the same for every entry;
+by default it passes the trained model and an ETS estimated once instead (neither is refitted).
+A forecaster may keep state between the origins (they come in time order).
 
 Example:
 
