@@ -235,3 +235,30 @@ def test_sigkill_then_rerun_resumes_to_the_same_weights(assert_resumes_after_sig
         "train.checkpoint_every=3", "data.lookback=60", "data.horizon=12",
         "model.name=lstm_forecaster"
     ])
+
+
+def test_backtest_estimates_ets_once_unless_backtest_refit(monkeypatch):
+    """By default ETS is estimated once (like the model, trained once) and the card says so;
+    with data.backtest_refit it is re-estimated at every origin."""
+    from kerazoo.recipes import api, series_baselines
+    from kerazoo.recipes.time_series_forecasting import TimeSeriesForecasting
+
+    config = api.resolve_config("time_series_forecasting", None, [*TINY, "data.source=synthetic"])
+    task = TimeSeriesForecasting(config)
+    data = task.prepare_data()
+    # Nothing reads the unbatched window datasets in a run; they are built when read.
+    assert list(data.splits) == ["train", "validation", "test"] and not data.splits._built
+    asked = []
+    real = series_baselines.ets
+    monkeypatch.setattr(series_baselines, "ets",
+                        lambda season, **options: asked.append(options) or real(season,
+                                                                                **options))
+    result, note = task._refit_backtest(task.build_model(data), data)
+    assert asked == [{"refit": False}] and note is None
+    assert set(result["mase"]) == {"model", "ets", "seasonal_naive", "last_value"}
+    assert "ETS\nestimated once at the first origin" in task.card_sections(data)["details"]
+    refit = TimeSeriesForecasting(api.resolve_config(
+        "time_series_forecasting", None, [*TINY, "data.source=synthetic",
+                                          "data.backtest_refit=true"]))
+    assert "ETS re-estimated there" in refit.card_sections(data)["details"]
+

@@ -54,6 +54,47 @@ def test_ets_falls_back_on_short_history_and_handles_several_targets():
     assert forecast.shape == (3, 2) and np.isfinite(forecast).all()
 
 
+def test_ets_estimated_once_runs_the_smoother_with_the_first_fit_at_later_origins(monkeypatch):
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    series = {"a": _seasonal(length=260, seed=1)}
+    fits = []
+    original = ExponentialSmoothing.fit
+
+    def counting_fit(self, *args, **kwargs):
+        fits.append(kwargs.get("optimized", True))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ExponentialSmoothing, "fit", counting_fit)
+    once = series_baselines.ets(12, refit=False)
+    first = once({"a": series["a"][:200]}, 12, 1)["a"]
+    assert fits == [True]
+    # The same history again: the stored parameters reproduce the estimated forecast exactly.
+    np.testing.assert_allclose(once({"a": series["a"][:200]}, 12, 1)["a"], first, atol=1e-9)
+    later = once({"a": series["a"][:230]}, 12, 1)["a"]
+    assert fits == [True, False, False]  # no new estimation: the smoother over 30 more rows
+    # A refit on the same longer history estimates again, and forecasts about as well.
+    refit = series_baselines.ets(12)({"a": series["a"][:230]}, 12, 1)["a"]
+    assert fits[-1] is True
+    truth = series["a"][230:242]
+    assert np.abs(later - truth).mean() < 1.5 * np.abs(refit - truth).mean() + 0.1
+    # A history that does not extend the first one (another series under the same id) is fitted
+    # afresh, not run with parameters of other data.
+    other = _seasonal(length=230, seed=2)
+    count = len(fits)
+    once({"a": other}, 12, 1)
+    assert fits[count:] == [True]
+
+
+def test_ets_once_in_the_backtest_matches_refit_accuracy_at_a_fraction_of_fits():
+    series = {"a": _seasonal(length=300, seed=3), "b": _seasonal(length=300, seed=4)}
+    results = {refit: series_baselines.backtest_refit(
+        series, {"ets": series_baselines.ets(12, refit=refit)}, horizon=12, num_targets=1,
+        test_start=240, origins=4, season=12) for refit in (True, False)}
+    refit, once = results[True]["mase"]["ets"], results[False]["mase"]["ets"]
+    assert abs(once - refit) < 0.25 * refit
+
+
 def test_verdict_wording_matches_the_report():
     text = series_baselines.verdict("model", {"model": 0.7, "ets": 0.6, "last_value": 0.9})
     assert text == ("does NOT beat ets (MASE 0.700 vs 0.600); beats last value "
