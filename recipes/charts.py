@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 #: ``metrics.csv`` columns that are not curves.
@@ -28,10 +29,14 @@ NOT_CURVES = frozenset({"epoch", "step", "learning_rate", "seconds", "skipped_st
 
 
 def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], title: str, x_label: str,
-               width: int = 520, height: int = 260) -> str:
+               width: int = 520, height: int = 260,
+               band: tuple[str, Sequence[tuple[float, float, float]]] | None = None) -> str:
     """An SVG line chart of named ``[(x, y), ...]`` series, with a legend; ``""`` without
-    points. Series named ``val_*`` are dashed."""
+    points. Series named ``val_*`` are dashed. ``band``: ``(name, [(x, low, high), ...])``, a
+    shaded interval drawn under the lines."""
     points = [p for values in series.values() for p in values]
+    if band is not None:
+        points += [(x, y) for x, low, high in band[1] for y in (low, high)]
     if not points:
         return ""
     left, right, top, bottom = 56, 120, 28, 36
@@ -59,6 +64,12 @@ def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], title: str, 
                      f'text-anchor="middle">{value:g}</text>')
     parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 4}" '
                  f'text-anchor="middle">{html.escape(x_label)}</text>')
+    if band is not None and band[1]:
+        outline = [(x, high) for x, _, high in band[1]] + [(x, low) for x, low, _ in band[1][::-1]]
+        parts.append(f'<polygon fill="{COLOURS[0]}" fill-opacity="0.2" stroke="none" points="'
+                     + " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in outline) + '"/>')
+        parts.append(f'<text x="{width - right + 8}" y="{top + 14 * len(series) + 8}" '
+                     f'fill="{COLOURS[0]}" fill-opacity="0.6">{html.escape(band[0])}</text>')
     for i, (name, values) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in values)
@@ -95,9 +106,10 @@ def training_curves(rows: Iterable[Mapping[str, str]]) -> list[str]:
                                 line_chart(others, names, "epoch")) if chart]
 
 
-def forecast_charts(examples: Sequence[Mapping[str, Sequence[float]]], limit: int = 3
-                    ) -> list[str]:
-    """One chart per example ``{"history": [...], "truth": [...], "forecast": [...]}``."""
+def forecast_charts(examples: Sequence[Mapping[str, Any]], limit: int = 3) -> list[str]:
+    """One chart per example ``{"history": [...], "truth": [...], "forecast": [...]}``, with
+    optional ``"lower"``/``"upper"`` (an interval, shaded; ``"interval"`` names it) and
+    ``"title"``."""
     charts = []
     for number, example in enumerate(examples[:limit], 1):
         history = list(example.get("history", []))
@@ -105,8 +117,14 @@ def forecast_charts(examples: Sequence[Mapping[str, Sequence[float]]], limit: in
         series = {"history": list(enumerate(history)),
                   "truth": [(n + i, v) for i, v in enumerate(example.get("truth", []))],
                   "forecast": [(n + i, v) for i, v in enumerate(example.get("forecast", []))]}
+        lower, upper = example.get("lower"), example.get("upper")
+        band = None
+        if lower is not None and upper is not None:
+            band = (example.get("interval", "interval"),
+                    [(n + i, lo, hi) for i, (lo, hi) in enumerate(zip(lower, upper))])
         charts.append(line_chart({k: v for k, v in series.items() if v},
-                                 f"test window {number}", "step"))
+                                 example.get("title", f"test window {number}"), "step",
+                                 band=band))
     return [chart for chart in charts if chart]
 
 
@@ -141,17 +159,21 @@ def confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str] | No
     return "".join(parts)
 
 
-def document(charts: Sequence[str]) -> str:
-    """One standalone SVG file holding ``charts`` side by side (one root element)."""
-    x, height, placed = 0, 0, []
-    for chart in charts:
-        width, chart_height = (float(v) for v in re.match(
-            r'<svg [^>]*?width="([\d.]+)" height="([\d.]+)"', chart).groups())
-        placed.append(chart.replace("<svg ", f'<svg x="{x:g}" ', 1))
-        x, height = x + width, max(height, chart_height)
+def document(charts: Sequence[str], columns: int | None = None) -> str:
+    """One standalone SVG file holding ``charts`` in a grid of ``columns`` (default: one row),
+    as one root element."""
+    columns = max(1, columns or len(charts) or 1)
+    sizes = [tuple(float(v) for v in re.match(
+        r'<svg [^>]*?width="([\d.]+)" height="([\d.]+)"', chart).groups()) for chart in charts]
+    cell_w = max((w for w, _ in sizes), default=0)
+    cell_h = max((h for _, h in sizes), default=0)
+    placed = [chart.replace("<svg ", f'<svg x="{(i % columns) * cell_w:g}" '
+                            f'y="{(i // columns) * cell_h:g}" ', 1)
+              for i, chart in enumerate(charts)]
+    rows = -(-len(charts) // columns) if charts else 0
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{x:g}" height="{height:g}">'
-            + "".join(placed) + "</svg>\n")
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{cell_w * min(columns, len(charts)):g}" '
+            f'height="{cell_h * rows:g}">' + "".join(placed) + "</svg>\n")
 
 
 def _open(width: float, height: float, title: str) -> str:

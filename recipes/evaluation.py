@@ -150,17 +150,6 @@ def detection_report(labels: np.ndarray, probabilities: np.ndarray, class_names:
     return report
 
 
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # plots are an extra: `pip install kerazoo[plots]`
-        return None
-    return plt
-
-
 def write_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path) -> None:
     """``confusion_matrix.svg`` (:func:`kerazoo.recipes.charts.confusion_matrix`)."""
     from kerazoo.recipes import charts
@@ -182,13 +171,3 @@ def write_training_curves(metrics_csv: Path, path: Path) -> None:
         curves = charts.training_curves(csv.DictReader(stream))
     if curves:
         atomic_write_bytes(path, charts.document(curves).encode("utf-8"))
-
-
-def _save(figure, path: Path) -> None:
-    import io
-
-    from kerazoo.recipes.run_dir import atomic_write_bytes
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    atomic_write_bytes(path, buffer.getvalue())

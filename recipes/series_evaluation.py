@@ -155,30 +155,24 @@ def forecast_examples(inputs, truth, outputs, *, quantiles=(), count: int = 3) -
 
 def plot_forecasts(path: Path, inputs, truth, outputs, *, target_names, quantiles=(),
                    count: int = 3) -> Path | None:
-    """History, truth, forecast and (with quantiles) the interval of ``count`` windows."""
-    from kerazoo.recipes.evaluation import _pyplot
+    """``forecast_plot.svg``: history, truth, forecast and (with quantiles) the interval of
+    ``count`` test windows, for the first target (:mod:`kerazoo.recipes.charts`)."""
+    from kerazoo.recipes import charts
+    from kerazoo.recipes.run_dir import atomic_write_bytes
 
-    plt = _pyplot()
-    if plt is None or not len(truth):
+    if not len(truth):
         return None
-    chosen = example_windows(len(truth), count)
-    figure, axes = plt.subplots(len(chosen), 1, figsize=(8, 2.6 * len(chosen)), squeeze=False)
-    lookback, horizon = inputs.shape[1], truth.shape[1]
-    past, future = np.arange(-lookback, 0), np.arange(horizon)
-    for axis, index in zip(axes[:, 0], chosen):
+    examples = []
+    for index in example_windows(len(truth), count):
         point = outputs[index, ..., len(quantiles) // 2] if quantiles else outputs[index]
-        axis.plot(past, inputs[index, :, 0], color="0.4", label="history")
-        axis.plot(future, truth[index, :, 0], color="black", label="truth")
-        axis.plot(future, point[:, 0], color="tab:blue", label="forecast")
+        example = {"history": inputs[index, :, 0].tolist(), "truth": truth[index, :, 0].tolist(),
+                   "forecast": point[:, 0].tolist(),
+                   "title": f"test window {index}: {target_names[0]}"}
         if quantiles:
-            axis.fill_between(future, outputs[index, :, 0, 0], outputs[index, :, 0, -1],
-                              color="tab:blue", alpha=0.25,
-                              label=f"{quantiles[0]:g}-{quantiles[-1]:g} interval")
-        axis.set_title(f"test window {index}: {target_names[0]}", fontsize=9)
-        axis.axvline(-0.5, color="0.8", linewidth=0.8)
-    axes[0, 0].legend(fontsize=8, loc="upper left")
-    axes[-1, 0].set_xlabel("steps from the forecast origin")
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
+            example.update(lower=outputs[index, :, 0, 0].tolist(),
+                           upper=outputs[index, :, 0, -1].tolist(),
+                           interval=f"{quantiles[0]:g}-{quantiles[-1]:g} interval")
+        examples.append(example)
+    svg = charts.document(charts.forecast_charts(examples, limit=count), columns=1)
+    atomic_write_bytes(path, svg.encode("utf-8"))
     return path

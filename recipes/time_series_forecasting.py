@@ -690,7 +690,7 @@ class TimeSeriesForecasting(Task):
                               series_evaluation.forecast_examples(inputs, truth, outputs,
                                                                   quantiles=self.quantiles))
             series_evaluation.plot_forecasts(
-                Path(run_dir) / "forecast_plot.png", inputs, truth, outputs,
+                Path(run_dir) / "forecast_plot.svg", inputs, truth, outputs,
                 target_names=data.info["targets"], quantiles=self.quantiles)
         return report
 
@@ -721,7 +721,7 @@ class TimeSeriesForecasting(Task):
                               "estimated once at the first origin, as the model was).")
                            + intervals + "\n"
                            "Baselines, backtest and per-step errors are in `evaluation.json`, "
-                           "example forecasts in\n`forecast_plot.png`, the training curves in "
+                           "example forecasts in\n`forecast_plot.svg`, the training curves in "
                            "`training_curves.svg`."}
 
     def input_description(self, data: PreparedData) -> str:

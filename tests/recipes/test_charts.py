@@ -36,3 +36,19 @@ def test_no_rows_no_file(tmp_path):
     evaluation.write_training_curves(tmp_path / "metrics.csv", tmp_path / "curves.svg")
     evaluation.write_training_curves(tmp_path / "missing.csv", tmp_path / "curves.svg")
     assert not (tmp_path / "curves.svg").exists()
+
+
+def test_forecast_plot_has_one_chart_per_window_with_its_interval(tmp_path):
+    from kerazoo.recipes.series_evaluation import plot_forecasts
+
+    rng = np.random.default_rng(0)
+    inputs, truth = rng.normal(size=(10, 12, 1)), rng.normal(size=(10, 4, 1))
+    outputs = np.sort(rng.normal(size=(10, 4, 1, 3)), axis=-1)  # quantiles 0.1, 0.5, 0.9
+    path = plot_forecasts(tmp_path / "forecast_plot.svg", inputs, truth, outputs,
+                          target_names=["co2"], quantiles=(0.1, 0.5, 0.9))
+    root = ElementTree.parse(path).getroot()
+    charts = root.findall(SVG)
+    assert len(charts) == 3 and {c.get("x") for c in charts} == {"0"}  # stacked
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}polygon"))) == 3
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "0.1-0.9 interval" in texts and any(t.endswith(": co2") for t in texts)

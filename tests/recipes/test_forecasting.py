@@ -53,7 +53,7 @@ def test_report_baselines_backtest_and_plots(trained_run):
     assert report["baselines"]["seasonal_naive"]["mae"] > 0 and report["filled_rows"] == 59
     assert len(report["backtest"]) == 4 and len(report["mae_by_horizon_step"]) == 12
     assert report["beats_seasonal_naive"] == (report["mase"] < report["mase_seasonal_naive"])
-    for name in ("forecast_plot.png", "training_curves.svg", "model_card.md", "metrics.csv"):
+    for name in ("forecast_plot.svg", "training_curves.svg", "model_card.md", "metrics.csv"):
         assert (trained_run / name).stat().st_size > 0
     assert "no classes (regression)" in (trained_run / "model_card.md").read_text()
     assert (trained_run / "metrics.csv").read_text().startswith("epoch,step,loss,mae,val_loss")
