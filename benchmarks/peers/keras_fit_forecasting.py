@@ -3,8 +3,8 @@
 The embedded weekly CO2 series cut into the recipe's windows (lookback 104, horizon 26; the
 recipe's chronological 70/10/20 split, read through its data preparation so both sides score
 the same test windows), standardized with the training part's mean and std, the recipe's default
-zoo model (``nlinear``), Adam 3e-3, batch 32, 30 epochs, MAE loss (the recipe's defaults),
-``model.fit`` with the validation windows, then MASE on the test windows (the recipe's
+zoo model (``nlinear``), Adam 3e-3, batch 32, 30 epochs, MAE loss (the recipe's defaults until
+issue 19; a user's first script, kept as the peer), ``model.fit`` with the validation windows, then MASE on the test windows (the recipe's
 seasonal-naive scale, ``series_evaluation.point_metrics``). Prints one JSON line
 ``{"test_mase": ...}`` (lower is better).
 
