@@ -91,6 +91,22 @@ def test_run_report_has_recall_and_detection_metrics(trained_run):
     assert baseline["verdict_line"] in (trained_run / "model_card.md").read_text()
 
 
+def test_baseline_head_trained_on_cached_features_scores_the_same_on_waveforms():
+    # The baseline's dense head trains on log-mel features computed once; the model it keeps
+    # (exported with train.prefer_baseline) takes waveforms and must score what was reported.
+    task = _task("speech_commands_tiny")
+    data = task.prepare_data()
+    report = task.train_baseline(data)
+    model = task.baseline_model
+    assert model.name == "logmel_linear" and tuple(model.input_shape) == (None, 16_000)
+    assert "spec_augment" not in {layer.name for layer in model.get_layer("log_mel_frontend").layers}
+    for split, prefix in (("validation", "val_"), ("test", "")):
+        scores = task.evaluate(model, data, split)
+        assert scores["accuracy"] == pytest.approx(report[f"{prefix}accuracy"], abs=1e-6)
+        assert scores["macro_f1"] == pytest.approx(report[f"{prefix}macro_f1"], abs=1e-6)
+    assert report["accuracy"] > 1.5 / len(data.class_names)  # well above chance (1/12)
+
+
 def test_equal_error_rate_on_known_scores():
     from kerazoo.recipes.evaluation import equal_error_rate
 
