@@ -137,6 +137,10 @@ class TrainConfig:
             best epoch nor counted towards the patience (Keras's ``start_from_epoch``): with a
             decaying learning rate the early, high-rate epochs are far from converged, and on a
             small validation split one of them can have the lowest loss by luck. Defaults to 0.
+        early_stopping_restore: ``best`` (default): the best epoch's weights are restored at the
+            end; ``on_stop`` (Keras's rule): only when the patience ran out, so a run that
+            reaches ``epochs`` keeps its last weights (under a schedule decaying to zero, the
+            converged ones).
         on_nonfinite: what a training step whose loss or any gradient is NaN or infinite does.
             ``stop`` (default): training stops with one line naming the step and the last
             finite loss; nothing is evaluated, exported or published, and re-running with a
@@ -166,6 +170,7 @@ class TrainConfig:
     precise_bn_batches: int = 16
     early_stopping_patience: int | None = None
     early_stopping_start_epoch: int = 0
+    early_stopping_restore: str = "best"
     on_nonfinite: str = "stop"
 
 
@@ -402,6 +407,9 @@ def validate(config: ExperimentConfig) -> None:
     if patience is not None and patience < 1:
         raise ConfigError("Config key 'train.early_stopping_patience' must be >= 1 or null "
                           f"(off). Received: {patience}")
+    if config.train.early_stopping_restore not in ("best", "on_stop"):
+        raise ConfigError("Config key 'train.early_stopping_restore' must be 'best' or "
+                          f"'on_stop'. Received: {config.train.early_stopping_restore!r}")
     if config.train.early_stopping_start_epoch < 0:
         raise ConfigError("Config key 'train.early_stopping_start_epoch' must be >= 0. "
                           f"Received: {config.train.early_stopping_start_epoch}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+RESTORE_RULES = ("best", "on_stop")
 
 
 class EarlyStopping:
@@ -22,13 +23,21 @@ class EarlyStopping:
             counted towards ``patience``. Early in a decaying schedule the weights are far from
             converged, and on a small validation split one lucky epoch's loss can be the
             lowest of the run: restoring it throws the later epochs away. Defaults to 0.
+        restore: ``"best"``: the best epoch's weights are restored at the end, whether or not
+            the patience ran out. ``"on_stop"`` (Keras's ``restore_best_weights`` rule): only
+            when it ran out; a run that reaches its last epoch keeps the last weights (under a
+            schedule that decays to zero they are the converged ones, and a best epoch picked
+            by a few thousandths of validation loss is noise). Defaults to ``"best"``.
     """
 
-    def __init__(self, model, patience: int, start_epoch: int = 0):
+    def __init__(self, model, patience: int, start_epoch: int = 0, restore: str = "best"):
         import tensorflow as tf
 
+        if restore not in RESTORE_RULES:
+            raise ValueError(f"restore must be one of {RESTORE_RULES}. Received: {restore!r}")
         self.patience = int(patience)
         self.start_epoch = int(start_epoch)
+        self.restore_rule = restore
         self.variables = [v for v in model.variables if v.dtype in FLOAT_DTYPES]
         self.best = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)
                      for v in self.variables]
@@ -65,9 +74,16 @@ class EarlyStopping:
             return True
         return False
 
+    @property
+    def restores(self) -> bool:
+        """Whether :meth:`restore` puts the best epoch back (an epoch was recorded, and with
+        ``restore="on_stop"`` the patience ran out)."""
+        return int(self.best_epoch.numpy()) > 0 and (
+            self.restore_rule == "best" or self.stopped)
+
     def restore(self) -> None:
-        """Put the best epoch's variables back (nothing when no epoch was recorded)."""
-        if int(self.best_epoch.numpy()) == 0:
+        """Put the best epoch's variables back when :attr:`restores`."""
+        if not self.restores:
             return
         for variable, copy in zip(self.variables, self.best):
             variable.assign(copy.read_value())
@@ -81,6 +97,7 @@ class EarlyStopping:
         """What ``evaluation.json`` records."""
         stopped = int(self.stopped_epoch.numpy())
         return {"patience": self.patience, "start_epoch": self.start_epoch,
+                "restore": self.restore_rule, "restored": self.restores,
                 "best_epoch": int(self.best_epoch.numpy()),
                 "best_val_loss": round(float(self.best_loss.numpy()), 6),
                 "stopped_epoch": stopped or None}

@@ -201,7 +201,9 @@ class ImageClassification(ClassificationTask):
                 "train.early_stopping_patience": 10,
                 # Under the cosine schedule the first epochs are far from converged; on a small
                 # validation split one of them could be restored for a lucky loss.
-                "train.early_stopping_start_epoch": 10}
+                "train.early_stopping_start_epoch": 10,
+                # Cosine decay to zero: a run that never ran out of patience ends converged.
+                "train.early_stopping_restore": "on_stop"}
 
     def check_config(self) -> None:
         super().check_config()

@@ -344,7 +344,9 @@ class Trainer:
             log.warning("train.early_stopping_patience is ignored: no validation split.")
             return None
         with strategy.scope():
-            return EarlyStopping(model, patience, self.config.train.early_stopping_start_epoch)
+            train = self.config.train
+            return EarlyStopping(model, patience, train.early_stopping_start_epoch,
+                                 train.early_stopping_restore)
 
     @staticmethod
     def _agree(strategy, flag: bool) -> bool:

@@ -104,9 +104,11 @@ def test_issue19_training_keys_defaults_and_bad_values():
     assert image.train.precise_bn_batches == 16 and image.train.checkpoint_seconds == 60.0
     assert image.train.checkpoint_every is None and image.train.early_stopping_patience == 10
     assert image.train.early_stopping_start_epoch == 10
+    assert image.train.early_stopping_restore == "on_stop"
     sentiment = resolve_config("sentiment_analysis", None, [])
     assert sentiment.train.early_stopping_patience == 2 and sentiment.train.prefer_baseline
     assert sentiment.train.early_stopping_start_epoch == 0
+    assert sentiment.train.early_stopping_restore == "best"
     speech = resolve_config("speech_commands", None, [])
     assert speech.train.early_stopping_patience == 5 and speech.model.batchnorm_momentum is None
     off = resolve_config("image_classification", None, ["train.early_stopping_patience=null",
@@ -115,6 +117,7 @@ def test_issue19_training_keys_defaults_and_bad_values():
     for override, text in (("train.precise_bn_batches=-1", "precise_bn_batches"),
                            ("train.early_stopping_patience=0", "early_stopping_patience"),
                            ("train.early_stopping_start_epoch=-1", "early_stopping_start_epoch"),
+                           ("train.early_stopping_restore=last", "early_stopping_restore"),
                            ("train.checkpoint_seconds=-5", "checkpoint_seconds"),
                            ("train.checkpoint_every=0", "checkpoint_every")):
         with pytest.raises(ConfigError, match=text):

@@ -94,3 +94,28 @@ def test_epochs_before_the_start_epoch_are_neither_best_nor_counted():
     summary = stopper.summary()
     assert summary["best_epoch"] == 4 and summary["best_val_loss"] == 0.3
     assert summary["start_epoch"] == 3 and summary["stopped_epoch"] == 6
+
+
+@pytest.mark.parametrize("losses, restored", [
+    ([0.5, 0.3, 0.31, 0.32], False),  # reaches the last epoch: keeps its weights
+    ([0.5, 0.3, 0.31, 0.32, 0.33], True),  # patience 3 ran out at epoch 5: best epoch back
+])
+def test_on_stop_restores_only_when_the_patience_ran_out(losses, restored):
+    import keras
+
+    from kerazoo.recipes.early_stopping import EarlyStopping
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    stopper = EarlyStopping(model, patience=3, restore="on_stop")
+    for epoch, loss in enumerate(losses):
+        if epoch == 1:
+            best = [v.numpy().copy() for v in model.weights]
+        stopper.update(epoch, loss)
+        for v in model.weights:  # training moves the weights every epoch
+            v.assign(v + 1.0)
+    last = [v.numpy().copy() for v in model.weights]
+    stopper.restore()
+    assert stopper.summary()["restored"] is restored and stopper.summary()["best_epoch"] == 2
+    expected = best if restored else last
+    for variable, value in zip(model.weights, expected):
+        np.testing.assert_array_equal(variable.numpy(), value)
