@@ -117,13 +117,13 @@ class SpeechCommands(ClassificationTask):
     # Chosen by validation time-to-accuracy (docs/recipes/speech-commands.md, "How the defaults
     # were chosen"): on CPU a step of 16 clips costs 0.6 of a step of 32, so batch 16 makes 1.6x
     # the updates per second; 28 epochs of it reach the validation accuracy of 40 epochs of
-    # batch 32 (0.876) in ~0.8 of the time, 24 stop short (validation loss still falling, train
-    # accuracy 0.73-0.79 under augmentation). 28 measured wall ratios 0.95-1.08 against the plain
-    # script, 26 is the compromise. Precise BN over 8 batches (128 clips): 2-4 gave noisier
-    # statistics.
+    # batch 32 (0.876) in ~0.8 of the time; 24 and 26 stopped short (validation loss still
+    # falling at the end, train accuracy 0.73-0.79 under augmentation) and were not measurably
+    # faster against the plain script on the shared machine. Precise BN over 8 batches (128
+    # clips): 2-4 gave noisier statistics.
     defaults = {
         "model.name": "bc_resnet1",
-        "train.epochs": 26, "train.batch_size": 16, "train.learning_rate": 5e-3,
+        "train.epochs": 28, "train.batch_size": 16, "train.learning_rate": 5e-3,
         "train.warmup_steps": 30, "data.augment": ["time_shift", "noise", "spec_augment"],
         "train.early_stopping_patience": 5, "train.precise_bn_batches": 8,
     }
