@@ -117,9 +117,10 @@ class SpeechCommands(ClassificationTask):
     # Chosen by validation time-to-accuracy (docs/recipes/speech-commands.md, "How the defaults
     # were chosen"): on CPU a step of 16 clips costs 0.6 of a step of 32, so batch 16 makes 1.6x
     # the updates per second; 28 epochs of it reach the validation accuracy of 40 epochs of
-    # batch 32 (0.876) in 0.6 of the time. 24 epochs stopped short (train accuracy 0.73-0.79,
-    # validation loss still falling; one seed tested below the plain script). Precise BN over 8
-    # batches (128 clips): 2-4 gave noisier statistics.
+    # batch 32 (0.876) in ~0.8 of the time; 24 and 26 stopped short (validation loss still
+    # falling at the end, train accuracy 0.73-0.79 under augmentation) and were not measurably
+    # faster against the plain script on the shared machine. Precise BN over 8 batches (128
+    # clips): 2-4 gave noisier statistics.
     defaults = {
         "model.name": "bc_resnet1",
         "train.epochs": 28, "train.batch_size": 16, "train.learning_rate": 5e-3,
@@ -269,7 +270,7 @@ class _OnFeatures:
     def split_arrays(self, data: PreparedData, split: str):
         if split not in self.arrays:
             clips, labels = self.task.split_arrays(data, split)
-            self.arrays[split] = (self.frontend.predict(clips, batch_size=256, verbose=0), labels)
+            self.arrays[split] = (_in_batches(self.frontend, clips), labels)
         return self.arrays[split]
 
     def model_input(self, features):
@@ -278,5 +279,13 @@ class _OnFeatures:
     def predict(self, model, features) -> np.ndarray:
         import keras
 
-        return keras.ops.convert_to_numpy(keras.ops.softmax(
-            model.predict(features, batch_size=256, verbose=0)))
+        return keras.ops.convert_to_numpy(keras.ops.softmax(_in_batches(model, features)))
+
+
+def _in_batches(model, inputs, size: int = 256) -> np.ndarray:
+    """``model(inputs)`` as NumPy, eagerly in batches: called once per split, a traced
+    ``model.predict`` would spend longer tracing than computing (0.5 s per call measured)."""
+    import keras
+
+    return np.concatenate([keras.ops.convert_to_numpy(model(inputs[i : i + size], training=False))
+                           for i in range(0, len(inputs), size)])
