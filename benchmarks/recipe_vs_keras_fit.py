@@ -4,7 +4,8 @@ For each recipe: the recipe's CLI with its defaults (``--no-export``: the plain 
 nothing either) and the peer script under ``benchmarks/peers/`` on the same data and zoo model,
 each a fresh ``python`` process (imports, data preparation, tracing, checkpoints and plots
 included: what a user waits for), alternating recipe/peer round by round. Reports the median
-wall-time ratio (recipe / peer; goal <= 1.0) and both test metrics (goal: the recipe's at least
+wall-time ratio (recipe / peer; goal <= 1.0), the ratio of their CPU seconds (user + system:
+steadier than wall time when other jobs share the cores) and both test metrics (goal: the recipe's at least
 the peer's, within 0.5 pt), with the load average seen: on a shared machine the ratio of
 alternated runs is the number to read, not the seconds.
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -125,14 +127,19 @@ def _commands(recipe: str, work: Path, train: list[str], tail: list[str]
     raise SystemExit(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
 
 
-def timed(command: list[str]) -> tuple[float, str]:
+def timed(command: list[str]) -> tuple[float, float, str]:
+    """``(wall seconds, CPU seconds, stdout)`` of one child process. CPU time (user + system, the
+    child and its threads) moves far less than wall time when other jobs share the cores."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return seconds, done.stdout
+    return seconds, cpu, done.stdout
 
 
 def metric_of(recipe: str) -> tuple[str, bool]:
@@ -165,6 +172,7 @@ def main() -> None:
     print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
     for recipe in [name.strip() for name in args.recipes.split(",") if name.strip()]:
         times: dict[str, list[float]] = {"recipe": [], "peer": []}
+        cpus: dict[str, list[float]] = {"recipe": [], "peer": []}
         scores: dict[str, list[float]] = {"recipe": [], "peer": []}
         loads = []
         for round_ in range(args.rounds):
@@ -173,19 +181,22 @@ def main() -> None:
             ours, peer = commands(recipe, work, run_dir, round_ if args.vary_seed else 0)
             order = ("recipe", "peer") if round_ % 2 == 0 else ("peer", "recipe")
             for side in order:
-                seconds, stdout = timed(ours if side == "recipe" else peer)
+                seconds, cpu, stdout = timed(ours if side == "recipe" else peer)
                 times[side].append(seconds)
+                cpus[side].append(cpu)
                 scores[side].append(recipe_score(recipe, run_dir) if side == "recipe"
                                     else peer_score(recipe, stdout))
                 loads.append(os.getloadavg()[0])
-                print(f"{recipe} round {round_ + 1} {side}: {seconds:.1f} s, test "
+                print(f"{recipe} round {round_ + 1} {side}: {seconds:.1f} s ({cpu:.1f} s CPU), test "
                       f"{metric_of(recipe)[0]} "
                       f"{scores[side][-1]:.4f} (load {loads[-1]:.2f})", flush=True)
         ratios = [r / p for r, p in zip(times["recipe"], times["peer"])]
+        cpu_ratios = [r / p for r, p in zip(cpus["recipe"], cpus["peer"])]
         rows.append({
             "recipe": recipe, "rounds": args.rounds,
             "recipe_s": statistics.median(times["recipe"]),
             "peer_s": statistics.median(times["peer"]), "ratio": statistics.median(ratios),
+            "cpu_ratio": statistics.median(cpu_ratios),
             "metric": metric_of(recipe)[0] + ("" if metric_of(recipe)[1] else " (lower better)"),
             "recipe_score": statistics.median(scores["recipe"]),
             "peer_score": statistics.median(scores["peer"]),
@@ -194,7 +205,8 @@ def main() -> None:
             "load": statistics.mean(loads), "load_max": max(loads),
         })
         row = rows[-1]
-        print(f"{recipe}: wall ratio {row['ratio']:.2f} (recipe {row['recipe_s']:.1f} s, peer "
+        print(f"{recipe}: wall ratio {row['ratio']:.2f}, CPU ratio {row['cpu_ratio']:.2f} "
+              f"(recipe {row['recipe_s']:.1f} s, peer "
               f"{row['peer_s']:.1f} s), test {row['metric']} recipe {row['recipe_score']:.4f} "
               f"vs peer {row['peer_score']:.4f} (means {row['recipe_mean']:.4f} vs "
               f"{row['peer_mean']:.4f}), load {row['load']:.1f}", flush=True)
@@ -202,14 +214,15 @@ def main() -> None:
         "# `kerazoo train` vs a plain Keras script (whole processes, alternating)", "",
         f"{os.cpu_count()} CPUs; medians over the rounds; load = mean 1-minute load average "
         "seen after each run (above the CPU count, the machine was shared).", "",
-        "| recipe | rounds | recipe s | peer s | ratio (recipe/peer) | test metric | recipe "
-        "median (mean) | peer median (mean) | load (mean / max) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| recipe | rounds | recipe s | peer s | ratio (recipe/peer) | CPU-time ratio | test "
+        "metric | recipe median (mean) | peer median (mean) | load (mean / max) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['recipe']} | {row['rounds']} | {row['recipe_s']:.1f} | {row['peer_s']:.1f} "
-            f"| {row['ratio']:.2f} | {row['metric']} | {row['recipe_score']:.4f} "
+            f"| {row['ratio']:.2f} | {row['cpu_ratio']:.2f} | {row['metric']} "
+            f"| {row['recipe_score']:.4f} "
             f"({row['recipe_mean']:.4f}) | {row['peer_score']:.4f} ({row['peer_mean']:.4f}) "
             f"| {row['load']:.1f} / {row['load_max']:.1f} |")
     lines += ["", "Seeds: " + ("round r uses seed r on both sides" if args.vary_seed
