@@ -120,8 +120,9 @@ class PreciseBatchNorm:
         import tensorflow as tf
 
         first = batches[0][0] if isinstance(batches[0], (tuple, list)) else batches[0]
-        local = getattr(first, "values", (first,))[0]  # one replica's part of a distributed batch
-        rows = int(tf.nest.flatten(local)[0].shape[0] or 1)
+        leaf = tf.nest.flatten(first)[0]  # features may be a tuple or dict of tensors
+        leaf = getattr(leaf, "values", (leaf,))[0]  # one replica's part of a distributed batch
+        rows = int(leaf.shape[0] or 1)
         size = max(1, examples // rows)
         return [tuple(batches[i : i + size]) for i in range(0, len(batches), size)]
 
