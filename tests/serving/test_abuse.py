@@ -158,6 +158,27 @@ def _closed_within(sock: socket.socket, seconds: float) -> float | None:
     return time.perf_counter() - start
 
 
+def _http_reply(sock: socket.socket, seconds: float) -> bytes:
+    """One whole HTTP reply: the headers, then ``Content-Length`` bytes of body. Under load the
+    body can come in a later TCP segment than the headers, so one ``recv`` is not enough."""
+    sock.settimeout(seconds)
+    reply = b""
+    while b"\r\n\r\n" not in reply or len(reply.partition(b"\r\n\r\n")[2]) < _length(reply):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    return reply
+
+
+def _length(reply: bytes) -> int:
+    for line in reply.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
 def test_unfinished_headers_are_closed_after_the_header_timeout(serve, export_dir):
     server = serve(export_dir, grpc_port=-1, header_timeout_s=0.5)
     with socket.create_connection(("127.0.0.1", server.rest_port), timeout=10) as sock:
@@ -171,8 +192,7 @@ def test_short_body_gets_408_after_the_body_timeout(serve, export_dir):
     with socket.create_connection(("127.0.0.1", server.rest_port), timeout=10) as sock:
         sock.sendall(b"POST /v1/models/default:predict HTTP/1.1\r\nHost: x\r\n"
                      b"Content-Length: 100\r\n\r\n{\"instances\"")
-        sock.settimeout(5.0)
-        reply = sock.recv(4096)
+        reply = _http_reply(sock, 5.0)
     assert reply.startswith(b"HTTP/1.1 408")
     assert b'"error":"request body incomplete' in reply
 
