@@ -98,6 +98,68 @@ def test_tfidf_linear_matches_scikit_learn_and_round_trips_on_raw_strings(noisy,
     np.testing.assert_allclose(served.serve(tf.constant(probe)).numpy(), expected, atol=1e-5)
 
 
+def zipf_posts(n: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """Short posts whose filler comes from a 3,000-word Zipf vocabulary: most of a new post's
+    bigrams were never seen in training, as on real posts (``noisy_texts`` reuses 312 words)."""
+    rng = np.random.default_rng(seed)
+    filler = np.array([f"w{i}" for i in range(3000)])
+    weights = 1.0 / np.arange(1, 3001)
+    texts, labels = [], []
+    for _ in range(n):
+        label = int(rng.integers(3))
+        words = list(rng.choice(filler, int(rng.integers(5, 16)), p=weights / weights.sum()))
+        if label != 1 or rng.random() < 0.3:
+            words.insert(int(rng.integers(len(words) + 1)), str(rng.choice(CUES[label])))
+        if rng.random() < 0.15:
+            label = int(rng.integers(3))
+        texts.append(" ".join(words))
+        labels.append(label)
+    return texts, np.asarray(labels, "int32")
+
+
+@pytest.mark.tf_only
+def test_fit_logistic_regression_reaches_scikit_learns_optimum_on_unseen_bigrams():
+    """Solved to the optimum (L-BFGS), the Keras TF-IDF model gives scikit-learn's logistic
+    regression: the same predictions at the same C, and a C chosen on validation that scores at
+    least scikit-learn's default. Unseen n-grams are ignored, as scikit-learn ignores them (with
+    Keras' mean IDF on the OOV column they squashed every known n-gram: majority class)."""
+    import keras
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.pipeline import make_pipeline
+
+    from kerazoo.zoo.logistic import fit_logistic_regression
+    from kerazoo.zoo.text import tfidf_linear_classifier
+
+    train_x, train_y = zipf_posts(1500, seed=0)
+    val_x, val_y = zipf_posts(400, seed=1)
+    test_x, test_y = zipf_posts(600, seed=2)
+    reference = make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression())
+    reference.fit(train_x, train_y)
+    expected = reference.predict(test_x)
+    assert f1_score(test_y, expected, average="macro") > 0.5  # learnable, far from trivial
+
+    def predictions(model):
+        logits = model.predict(np.asarray(test_x, dtype=object), verbose=0)
+        return keras.ops.convert_to_numpy(logits).argmax(-1)
+
+    model = tfidf_linear_classifier(train_x, num_classes=3)
+    report = fit_logistic_regression(model, train_x, train_y)  # C=1, scikit-learn's default
+    assert report["C"] == 1.0 and report["iterations"] > 0
+    # The IDF formulas differ a little (log(1 + n / (1 + df)) against 1 + log((1 + n) /
+    # (1 + df))): near-identical, not identical, predictions.
+    assert np.mean(predictions(model) == expected) > 0.95
+
+    tuned = tfidf_linear_classifier(train_x, num_classes=3)
+    chosen = fit_logistic_regression(tuned, train_x, train_y, validation=(val_x, val_y))
+    losses = chosen["validation_log_loss_by_C"]
+    assert set(losses) == {"0.25", "1.0", "4.0", "16.0"}
+    assert losses[str(chosen["C"])] == min(losses.values())
+    assert (f1_score(test_y, predictions(tuned), average="macro")
+            >= f1_score(test_y, expected, average="macro") - 0.01)
+
+
 @pytest.mark.tf_only
 def test_fasttext_bigram_learns_negations_and_exports_behind_a_vectorizer(noisy, tmp_path):
     import keras
@@ -149,3 +211,23 @@ def test_hashed_bigrams_pads_and_rejects_bad_sizes():
     assert (restored.vocab_size, restored.buckets) == (100, 7)
     with pytest.raises(ConfigError):
         HashedBigrams(vocab_size=10, buckets=0)
+
+
+@pytest.mark.parametrize("name", ["text_mlp", "transformer_text_classifier", "fasttext_bigram",
+                                  "bilstm_text_classifier", "text_cnn"])
+def test_an_all_padding_text_gives_finite_logits_and_gradients(name):
+    """An empty post, or one of emoji or punctuation only, is all padding after standardization:
+    the masked means must give zeros there, not 0 / 0 (one such post made the loss NaN)."""
+    import keras
+
+    from kerazoo import zoo
+
+    model = zoo.build(name, input_shape=(8,), num_classes=3, vocab_size=50, sequence_length=8)
+    tokens = np.zeros((2, 8), "int32")
+    tokens[0, :3] = [5, 6, 7]
+    assert np.isfinite(keras.ops.convert_to_numpy(model(tokens))).all()
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    loss = model.train_on_batch(tokens, np.array([0, 1]))
+    assert np.isfinite(loss)
+    assert all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in model.weights)
