@@ -81,6 +81,7 @@ def load_run(run_dir):
     import keras
 
     import kerazoo.layers  # noqa: F401  (registers kerazoo layers so model.keras can load)
+    import kerazoo.zoo.ensemble  # noqa: F401  (a run may have exported an ensemble)
     from kerazoo.recipes.run_dir import existing_run
 
     run_dir = existing_run(run_dir)

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -28,6 +29,7 @@ from kerazoo.errors import ConfigError, KerazooError
 from kerazoo.recipes.config import TrainConfig
 from kerazoo.recipes.task import SHARED_KEYS, PreparedData, Task
 
+log = logging.getLogger(__name__)
 FOCAL = ("focal", "categorical_focal_crossentropy")
 CROSS_ENTROPY = ("sparse_categorical_crossentropy", "categorical_crossentropy")
 
@@ -320,16 +322,21 @@ def keep_head(base, labels, class_names):
 
 
 def fit_baseline(task: ClassificationTask, data: PreparedData, model, name: str,
-                 learning_rate: float = 1e-2) -> dict[str, Any]:
-    """Train a cheap baseline ``model`` with ``model.fit`` and score it like the recipe's model.
+                 learning_rate: float = 1e-2, fit=None) -> dict[str, Any]:
+    """Train a cheap baseline ``model`` and score it like the recipe's model.
 
-    Adam at ``learning_rate``, batch 32, at most 10 epochs, early stopping on validation loss
-    (patience 2) with the best weights restored. Runs outside the training strategy, on the
-    chief only (the trainer calls a task's ``train_baseline`` there).
+    By default ``model.fit``: Adam at ``learning_rate``, batch 32, at most 10 epochs, early
+    stopping on validation loss (patience 2) with the best weights restored. ``fit`` replaces
+    that: ``fit(model, features, labels, validation) -> dict`` (the split arrays as
+    ``task.split_arrays`` gives them; ``validation`` is ``(features, labels)`` or ``None``)
+    trains ``model`` in place and returns what the report
+    should add (the sentiment recipe solves its TF-IDF logistic regression exactly). Runs
+    outside the training strategy, on the chief only (the trainer calls a task's
+    ``train_baseline`` there).
 
     Returns:
         ``{"model": name, "accuracy", "macro_f1"}`` on test, ``val_accuracy`` and
-        ``val_macro_f1`` on validation, ``epochs`` and ``seconds``.
+        ``val_macro_f1`` on validation, ``seconds``, and ``epochs`` (or what ``fit`` returned).
     """
     import time
 
@@ -339,15 +346,20 @@ def fit_baseline(task: ClassificationTask, data: PreparedData, model, name: str,
 
     started = time.monotonic()
     features, labels = task.split_arrays(data, "train")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    validation, callbacks = None, []
-    if data.sizes.get("validation"):
-        val_features, val_labels = task.split_arrays(data, "validation")
-        validation = (task.model_input(val_features), val_labels)
-        callbacks.append(keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True))
-    history = model.fit(task.model_input(features), labels, batch_size=32, epochs=10,
-                        validation_data=validation, callbacks=callbacks, verbose=0)
+    validation = (task.split_arrays(data, "validation") if data.sizes.get("validation")
+                  else None)
+    if fit is not None:
+        details = fit(model, features, labels, validation)
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        callbacks = [keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)
+                     ] if validation is not None else []
+        history = model.fit(
+            task.model_input(features), labels, batch_size=32, epochs=10, verbose=0,
+            validation_data=None if validation is None else (
+                task.model_input(validation[0]), validation[1]), callbacks=callbacks)
+        details = {"epochs": len(history.history["loss"])}
     # Kept (not in the report: evaluation.json is JSON) for choose_exported_model.
     task.baseline_model = model
     report: dict[str, Any] = {"model": name}
@@ -359,7 +371,7 @@ def fit_baseline(task: ClassificationTask, data: PreparedData, model, name: str,
                                         data.class_names)
         report[f"{prefix}accuracy"] = metrics["accuracy"]
         report[f"{prefix}macro_f1"] = metrics["macro_f1"]
-    report["epochs"] = len(history.history["loss"])
+    report.update(details)
     report["seconds"] = round(time.monotonic() - started, 2)
     return report
 
@@ -377,50 +389,121 @@ class BaselineTrainConfig(TrainConfig):
             still reported, with a WARNING when the baseline won). Defaults to ``False`` here;
             the sentiment recipe sets ``True`` (its TF-IDF baseline keeps its vocabulary and
             IDF weights in its config, so a preset of it round-trips).
+        ensemble_baseline: also score the average of the two models' probabilities
+            (:func:`kerazoo.zoo.ensemble.probability_ensemble`: one model holding both, taking
+            the same raw input) on validation, and export it when it beats each of them there.
+            Defaults to ``False`` here; the sentiment recipe sets ``True``.
     """
 
     prefer_baseline: bool = False
+    ensemble_baseline: bool = False
+
+
+#: McNemar's chi-square (1 degree of freedom) at 5%: how clearly another model must beat the
+#: trained one on the validation examples they disagree on before it is exported instead.
+MCNEMAR_CHI2 = 3.84
+
+
+def clearly_better(candidate_correct, model_correct) -> bool:
+    """McNemar's paired test on per-example correctness: ``candidate`` is right on ``b``
+    examples where the model is wrong, wrong on ``c`` where it is right; clearly better when
+    ``b > c`` and ``(b - c)^2 / (b + c) >= 3.84``. Two validation reviews out of 448 are noise;
+    two hundred out of 3,000 are not.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = np.array([True] * 70 + [False] * 30)
+    >>> clearly_better(np.array([True] * 72 + [False] * 28), model)
+    False
+    >>> clearly_better(np.array([True] * 80 + [False] * 20), model)
+    True
+    """
+    b = int(np.sum(candidate_correct & ~model_correct))
+    c = int(np.sum(~candidate_correct & model_correct))
+    return b > c and (b - c) ** 2 >= MCNEMAR_CHI2 * (b + c)
 
 
 def choose_exported_model(task: ClassificationTask, model, data: PreparedData,
                           baseline: dict[str, Any]):
-    """The model the run saves and exports: ``model``, or the baseline when it won.
+    """The model the run saves and exports: ``model``, the baseline or their ensemble.
 
-    Compares both on the validation split with the verdict's metric (``val_macro_f1`` when the
-    baseline report has it, else ``val_accuracy``). With ``train.prefer_baseline`` and a strictly
-    better baseline, returns the baseline model that :func:`fit_baseline` kept, and records in
-    ``baseline``: ``exported: "baseline"``, ``verdict: "baseline"``, the trained model's
-    validation and test scores (``model_val_KEY``, ``model_test_KEY``, as the headline test
-    metrics of the report are then the baseline's) and ``verdict_line``. Otherwise returns
-    ``model`` with ``exported: "model"`` and leaves the verdict to the trainer.
+    Scores the candidates on the validation split with the verdict's metric (``macro_f1`` when
+    the baseline report has ``val_macro_f1``, else ``accuracy``): ``model``; the baseline model
+    that :func:`fit_baseline` kept, with ``train.prefer_baseline``; the average of both
+    (:func:`~kerazoo.zoo.ensemble.probability_ensemble`), with ``train.ensemble_baseline``. A
+    candidate replaces ``model`` only when it scores higher *and* is :func:`clearly_better` on
+    the validation examples (a small validation split does not swap models on noise); of those,
+    the highest score wins (on a tie, the baseline: the cheaper). Records in ``baseline``:
+    ``exported`` (``"model"``, ``"baseline"`` or ``"ensemble"``), ``model_val_KEY`` and
+    ``ensemble_val_KEY`` when scored; when ``model`` is replaced, also ``verdict``,
+    ``replaced_model``, ``model_test_KEY`` (the report's headline test metrics are then the
+    exported model's) and ``verdict_line``. When ``model`` stays, the verdict is left to the
+    trainer.
 
     Example:
 
     >>> from kerazoo.recipes.classification import BaselineTrainConfig
-    >>> BaselineTrainConfig().prefer_baseline
-    False
+    >>> config = BaselineTrainConfig()
+    >>> config.prefer_baseline, config.ensemble_baseline
+    (False, False)
     """
+    from kerazoo.recipes.evaluation import classification_report
+
     key = "macro_f1" if "val_macro_f1" in baseline else "accuracy"
     kept = getattr(task, "baseline_model", None)
-    prefer = getattr(task.config.train, "prefer_baseline", False)
+    train = task.config.train
+    prefer = getattr(train, "prefer_baseline", False)
+    combine = getattr(train, "ensemble_baseline", False)
     baseline["exported"] = "model"
-    if not prefer or kept is None or f"val_{key}" not in baseline:
+    if not (prefer or combine) or kept is None or f"val_{key}" not in baseline:
         return model
-    ours = task.evaluate(model, data, "validation")[key]
-    theirs = baseline[f"val_{key}"]
+    features, truth = task.split_arrays(data, "validation")
+
+    def scored(candidate):
+        probabilities = task.predict(candidate, features)
+        report = classification_report(truth, probabilities, data.class_names)
+        return report[key], np.asarray(probabilities).argmax(-1) == np.asarray(truth)
+
+    ours, model_correct = scored(model)
     baseline["model_val_" + key] = ours
-    if not theirs > ours:
+    candidates = []
+    if prefer:
+        candidates.append(("baseline", kept, *scored(kept)))
+    if combine:
+        from kerazoo.zoo.ensemble import probability_ensemble
+
+        try:
+            ensemble = probability_ensemble([model, kept], name="ensemble")
+        except ConfigError as error:  # e.g. a keras-hub classifier (subclassed): no ensemble
+            log.info("No ensemble with the baseline: %s", error)
+        else:
+            candidates.append(("ensemble", ensemble, *scored(ensemble)))
+            baseline["ensemble_val_" + key] = candidates[-1][2]
+    winners = [candidate for candidate in candidates
+               if candidate[2] > ours and clearly_better(candidate[3], model_correct)]
+    if not winners:
         return model
+    exported, chosen, best, _ = max(winners, key=lambda candidate: candidate[2])
     name = task.config.model.name
+    theirs = baseline[f"val_{key}"]
     ours_test = task.evaluate(model, data, "test")[key] if data.sizes.get("test") else None
     baseline.update({
-        "exported": "baseline", "verdict": "baseline", "replaced_model": name,
+        "exported": exported, "verdict": exported, "replaced_model": name,
         "model_test_" + key: ours_test,
     })
-    test = "" if ours_test is None else (
-        f"; test {baseline.get(key, float('nan')):.4f} vs {ours_test:.4f}")
-    baseline["verdict_line"] = (
-        f"The baseline {baseline['model']} beats {name} on validation ({key} {theirs:.4f} vs "
-        f"{ours:.4f}{test}): exported the baseline (train.prefer_baseline=true; set it to "
-        f"false to export {name}).")
-    return kept
+    if exported == "baseline":
+        test = "" if ours_test is None else (
+            f"; test {baseline.get(key, float('nan')):.4f} vs {ours_test:.4f}")
+        baseline["verdict_line"] = (
+            f"The baseline {baseline['model']} beats {name} on validation ({key} {theirs:.4f} "
+            f"vs {ours:.4f}{test}): exported the baseline (train.prefer_baseline=true; set it "
+            f"to false to export {name}).")
+    else:
+        test = "" if ours_test is None else f"; {name} on test {ours_test:.4f}"
+        baseline["verdict_line"] = (
+            f"The average of {name} and the baseline {baseline['model']} beats each on "
+            f"validation ({key} {best:.4f} vs {ours:.4f} and {theirs:.4f}{test}): exported "
+            "the ensemble, one model holding both (train.ensemble_baseline=true; set it to "
+            f"false to export {name} alone).")
+    return chosen

@@ -29,6 +29,12 @@ def write(run_dir: Path, config, data, report: dict, input_description: str = ""
         exported = (f"- **Exported model**: the baseline `{baseline['model']}`, not the "
                     f"configured `{config.model.name}`: it scored higher on validation "
                     "(`train.prefer_baseline`); the test metrics below are the baseline's.\n")
+    elif baseline.get("exported") == "ensemble":
+        title = f"{config.model.name} + {baseline['model']}"
+        exported = (f"- **Exported model**: the average of the probabilities of the configured "
+                    f"`{config.model.name}` and the baseline `{baseline['model']}`, one model "
+                    "holding both: it scored higher on validation than each alone "
+                    "(`train.ensemble_baseline`); the test metrics below are the average's.\n")
     text = f"""# Model card: {title} for {config.task}
 
 - **Task**: {config.task}{labels}

@@ -242,15 +242,19 @@ class Task:
         return next(layer for layer in model.layers if isinstance(layer, keras.Model))
 
     def load_init_model(self):
-        """The trained model that ``model.init`` names (``preset:NAME`` or ``run:DIR``)."""
+        """The trained model that ``model.init`` names (``preset:NAME`` or ``run:DIR``); of an
+        ensemble a run exported (``train.ensemble_baseline``), its configured model."""
         import keras
+
+        from kerazoo.zoo.ensemble import ensemble_members
 
         spec = self.config.model.init
         kind, _, where = (spec or "").partition(":")
         if kind == "preset":
             from kerazoo import zoo
 
-            return zoo.from_preset(where)
+            model = zoo.from_preset(where)
+            return (ensemble_members(model) or [model])[0]
         if kind == "run":
             from pathlib import Path
 
@@ -259,7 +263,8 @@ class Task:
             path = Path(where) / "model.keras"
             if not path.is_file():
                 raise ConfigError(f"Config key 'model.init': no trained model at {path}.")
-            return keras.saving.load_model(path, compile=False)
+            model = keras.saving.load_model(path, compile=False)
+            return (ensemble_members(model) or [model])[0]
         raise ConfigError(
             f"Config key 'model.init' must be preset:NAME or run:DIR. Received: {spec!r}"
         )

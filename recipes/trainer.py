@@ -734,18 +734,26 @@ class Trainer:
 
     def compare_with_baseline(self, model, data, report, baseline) -> str:
         """Add the validation scores to ``baseline`` and return the verdict line."""
-        if baseline.get("exported") == "baseline":
-            return baseline["verdict_line"]  # the task exported the baseline and said why
+        if baseline.get("exported") in ("baseline", "ensemble"):
+            return baseline["verdict_line"]  # the task exported another model and said why
         key = "macro_f1" if "val_macro_f1" in baseline else "accuracy"
         if f"val_{key}" not in baseline:
             return (f"Baseline {baseline['model']} (no validation split): test {key} "
                     f"{baseline.get(key, float('nan')):.4f} vs {report.get(key, float('nan')):.4f}.")
-        ours = self.task.evaluate(model, data, "validation")[key]  # one pass, no plots
+        ours = baseline.get("model_val_" + key)  # scored when the exported model was chosen
+        if ours is None:
+            ours = self.task.evaluate(model, data, "validation")[key]  # one pass, no plots
         theirs = baseline[f"val_{key}"]
         baseline["model_val_" + key] = ours
         name = self.config.model.name
         if theirs > ours:
             baseline["verdict"] = "baseline"
+            if getattr(self.config.train, "prefer_baseline", False):
+                # choose_exported_model kept the model: the lead was within validation noise.
+                return (f"The baseline {baseline['model']} scores higher than {name} on "
+                        f"validation ({key} {theirs:.4f} vs {ours:.4f}; test "
+                        f"{baseline.get(key, 0):.4f} vs {report.get(key, 0):.4f}), by too few "
+                        f"examples to tell apart from noise (McNemar): kept {name}.")
             return (f"WARNING: the baseline {baseline['model']} beats {name} on validation "
                     f"({key} {theirs:.4f} vs {ours:.4f}; test {baseline.get(key, 0):.4f} vs "
                     f"{report.get(key, 0):.4f}): the neural model did not earn its time; "

@@ -23,6 +23,7 @@ from kerazoo.zoo import (  # noqa: F401  (registers)
     applications,
     audio,
     cnn,
+    ensemble,
     forecasting,
     lstm,
     mlp,

@@ -9,9 +9,12 @@ pytestmark = pytest.mark.tf_only
 
 # A text MLP trained 4 steps at a negligible learning rate: near chance on the embedded corpus,
 # where the TF-IDF baseline reaches ~0.65 validation macro-F1. The neural model cannot win.
+# The ensemble of the two (train.ensemble_baseline, also a sentiment default) is off here: its
+# validation score would sit within noise of the baseline's, and these tests are about the
+# baseline; the ensemble has its own tests below.
 UNDERTRAINED = ["train.epochs=1", "train.steps_per_epoch=4", "train.batch_size=8",
                 "train.learning_rate=1e-7", "model.name=text_mlp", "data.vocab_size=500",
-                "data.sequence_length=16"]
+                "data.sequence_length=16", "train.ensemble_baseline=false"]
 
 
 def _train(run_dir, *extra):
@@ -76,42 +79,144 @@ def test_with_prefer_baseline_off_the_configured_model_is_kept_with_a_warning(tm
 
 
 class _Task:
-    """The two things ``choose_exported_model`` reads of a task, with fixed validation scores."""
+    """What ``choose_exported_model`` reads of a task: 100 validation examples, and each model
+    (by name) right on its first ``correct[name]`` of them (so the better one is right wherever
+    the worse one is); test scores a point below."""
 
-    def __init__(self, prefer, ours):
+    def __init__(self, correct, prefer=True, ensemble=False):
         from kerazoo.recipes.classification import BaselineTrainConfig
         from kerazoo.recipes.config import ExperimentConfig, ModelConfig
 
-        self.config = ExperimentConfig(train=BaselineTrainConfig(prefer_baseline=prefer),
-                                       model=ModelConfig(name="net"))
-        self.baseline_model = "the baseline model"
-        self.ours = ours
+        self.config = ExperimentConfig(
+            train=BaselineTrainConfig(prefer_baseline=prefer, ensemble_baseline=ensemble),
+            model=ModelConfig(name="net"))
+        self.baseline_model = _tiny_classifier("tfidf_linear", 1)
+        self.correct, self.truth, self.seen = correct, np.arange(100) % 2, []
+
+    def split_arrays(self, data, split):
+        return np.arange(100), self.truth
+
+    def predict(self, model, features):
+        self.seen.append(model.name)
+        predicted = self.truth.copy()
+        predicted[self.correct[model.name]:] ^= 1
+        return np.eye(2)[predicted]
 
     def evaluate(self, model, data, split):
-        return {"macro_f1": self.ours[split]}
+        assert split == "test"  # the choice itself is made on validation only
+        return {"macro_f1": self.correct[model.name] / 100 - 0.01}
 
 
 class _Data:
-    sizes = {"train": 10, "validation": 5, "test": 5}
+    sizes = {"train": 10, "validation": 100, "test": 100}
+    class_names = ["negative", "positive"]
 
 
-@pytest.mark.parametrize("prefer, ours, exported", [
-    (True, 0.70, "model"),     # the trained model wins: kept
-    (True, 0.60, "baseline"),  # the baseline wins: exported
-    (True, 0.65, "model"),     # a tie keeps the configured model
-    (False, 0.60, "model"),    # the key off: kept, the trainer warns
-])
-def test_choice_rule(prefer, ours, exported):
+def _tiny_classifier(name, seed):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    x = keras.Input((3,))
+    return keras.Model(x, keras.layers.Dense(2)(x), name=name)
+
+
+def _choose(correct, prefer=True, ensemble=False):
     from kerazoo.recipes.classification import choose_exported_model
 
-    baseline = {"model": "tfidf_linear", "val_macro_f1": 0.65, "macro_f1": 0.64}
-    task = _Task(prefer, {"validation": ours, "test": ours - 0.01})
-    chosen = choose_exported_model(task, "the trained model", _Data(), baseline)
+    task = _Task(correct, prefer=prefer, ensemble=ensemble)
+    baseline = {"model": "tfidf_linear", "val_macro_f1": correct["tfidf_linear"] / 100,
+                "macro_f1": correct["tfidf_linear"] / 100 - 0.01}
+    trained = _tiny_classifier("net", 0)
+    chosen = choose_exported_model(task, trained, _Data(), baseline)
+    return chosen, baseline, trained, task
+
+
+@pytest.mark.parametrize("correct, prefer, exported", [
+    ({"net": 80, "tfidf_linear": 70}, True, "model"),     # the trained model wins: kept
+    ({"net": 70, "tfidf_linear": 80}, True, "baseline"),  # the baseline clearly wins: exported
+    ({"net": 70, "tfidf_linear": 72}, True, "model"),     # 2 of 100 examples: noise, kept
+    ({"net": 70, "tfidf_linear": 70}, True, "model"),     # a tie keeps the configured model
+    ({"net": 70, "tfidf_linear": 80}, False, "model"),    # the key off: kept, the trainer warns
+])
+def test_choice_rule(correct, prefer, exported):
+    chosen, baseline, trained, task = _choose(correct, prefer=prefer)
     assert baseline["exported"] == exported
-    assert chosen == ("the baseline model" if exported == "baseline" else "the trained model")
+    assert chosen is (task.baseline_model if exported == "baseline" else trained)
     if exported == "baseline":
-        assert baseline["model_test_macro_f1"] == pytest.approx(0.59)
+        assert baseline["model_test_macro_f1"] == pytest.approx(0.69)
         assert "exported the baseline" in baseline["verdict_line"]
+
+
+@pytest.mark.parametrize("correct, prefer, exported", [
+    ({"net": 70, "tfidf_linear": 65, "ensemble": 80}, True, "ensemble"),
+    ({"net": 70, "tfidf_linear": 85, "ensemble": 80}, True, "baseline"),
+    ({"net": 70, "tfidf_linear": 65, "ensemble": 72}, True, "model"),  # noise: kept
+    ({"net": 70, "tfidf_linear": 80, "ensemble": 80}, True, "baseline"),  # tie: the cheaper
+    ({"net": 70, "tfidf_linear": 85, "ensemble": 80}, False, "ensemble"),  # no baseline alone
+])
+def test_choice_rule_with_the_ensemble(correct, prefer, exported):
+    from kerazoo.zoo.ensemble import ensemble_members
+
+    chosen, baseline, trained, task = _choose(correct, prefer=prefer, ensemble=True)
+    assert baseline["exported"] == exported
+    assert baseline["ensemble_val_macro_f1"] == pytest.approx(correct["ensemble"] / 100, abs=0.01)
+    if exported == "ensemble":
+        assert [m.name for m in ensemble_members(chosen)] == ["net", "tfidf_linear"]
+        assert baseline["verdict"] == "ensemble" and baseline["replaced_model"] == "net"
+        assert baseline["model_test_macro_f1"] == pytest.approx(0.69)
+        assert "exported the ensemble" in baseline["verdict_line"]
+    else:
+        assert chosen is (trained if exported == "model" else task.baseline_model)
+
+
+def test_an_exported_ensemble_serves_round_trips_and_fine_tunes(tmp_path):
+    """What a run that exported the ensemble gives a user: a SavedModel on raw strings, a preset
+    that round-trips, a card that says so, and a run ``model.init`` can start from (its
+    configured model)."""
+    import shutil
+
+    import keras
+    import tensorflow as tf
+
+    from kerazoo import zoo
+    from kerazoo.recipes import api, model_card
+    from kerazoo.recipes.export import export_once, export_preset
+    from kerazoo.zoo.ensemble import probability_ensemble
+    from kerazoo.zoo.text import tfidf_linear_classifier
+
+    _train(tmp_path / "run", "train.prefer_baseline=false")
+    task, model = api.load_run(tmp_path / "run")
+    data = task.prepare_data()
+    classes = json.loads((tmp_path / "run" / "labels.json").read_text())
+    texts, _ = task.split_arrays(data, "train")
+    ensemble = probability_ensemble([model, tfidf_linear_classifier(
+        texts, num_classes=len(classes))])
+    probe = ["a great film", "awful and boring", ""]
+    expected = keras.ops.convert_to_numpy(keras.ops.softmax(ensemble(tf.constant(probe))))
+
+    served = tf.saved_model.load(str(export_once(task, ensemble, classes, tmp_path / "run")))
+    outputs = served.signatures["serving_default"](texts=tf.constant(probe))
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-5)
+
+    preset = export_preset(task, ensemble, tmp_path / "run", classes, name="ensemble_demo")
+    restored = zoo.from_preset(preset)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.softmax(
+        restored(tf.constant(probe)))), expected, atol=1e-5)
+
+    report = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    report["baseline"].update(exported="ensemble")
+    (tmp_path / "card").mkdir()
+    model_card.write(tmp_path / "card", task.config, data, report, "strings")
+    card = (tmp_path / "card" / "model_card.md").read_text()
+    assert card.startswith("# Model card: text_mlp + tfidf_linear for sentiment_analysis")
+    assert "the average of the probabilities of the configured `text_mlp`" in card
+
+    shutil.copytree(tmp_path / "run", tmp_path / "ensemble_run")
+    ensemble.save(tmp_path / "ensemble_run" / "model.keras")
+    again = api.train("sentiment_analysis", tmp_path / "again", overrides=[
+        *UNDERTRAINED, f"model.init=run:{tmp_path / 'ensemble_run'}"], export=False,
+        verbose=False)
+    assert "accuracy" in again
 
 
 def test_speech_exports_its_log_mel_baseline_as_a_waveform_savedmodel(tmp_path):

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.tf_only
 # neural model's path (test_baseline_export.py covers the baseline's).
 TINY = ["train.epochs=1", "train.steps_per_epoch=4", "train.batch_size=8",
         "train.checkpoint_every=2", "model.name=text_mlp", "data.vocab_size=500",
-        "data.sequence_length=16", "train.prefer_baseline=false"]
+        "data.sequence_length=16", "train.prefer_baseline=false",
+        "train.ensemble_baseline=false"]
 SAVED_MODEL_CLI = Path(sys.executable).parent / "saved_model_cli"
 TEXTS = ["a great film", "awful and boring", "not bad at all", "truly wonderful acting"]
 
@@ -333,7 +334,9 @@ def test_finetune_from_the_preset_frozen_then_unfrozen(tmp_path):
         "train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=8",
         f"data.source=csv:{path}", "model.init=preset:sentiment_bilstm_embedded",
         "model.freeze_backbone=true", "train.unfreeze_epoch=1",
-        "train.prefer_baseline=false"], export=False, verbose=False)  # 6 steps: keep the BiLSTM
+        # 6 steps: keep the BiLSTM
+        "train.prefer_baseline=false", "train.ensemble_baseline=false"], export=False,
+        verbose=False)
     assert len(report["confusion_matrix"]) == 3
     tuned = keras.saving.load_model(tmp_path / "ft" / "model.keras", compile=False)
     preset = zoo.from_preset("sentiment_bilstm_embedded")

@@ -29,7 +29,7 @@ TEXTS = ["the film was wonderful", "an awful, boring meal", "", "qwerty ünïcod
 # these tests on the keras-hub model's path.
 TINY = ["data.sequence_length=16", "train.batch_size=8", "train.steps_per_epoch=3",
         "train.checkpoint_seconds=0", "train.early_stopping_patience=null",
-        "train.prefer_baseline=false"]
+        "train.prefer_baseline=false", "train.ensemble_baseline=false"]
 
 
 def _rows(count=96):
