@@ -329,10 +329,9 @@ def fit_baseline(task: ClassificationTask, data: PreparedData, model, name: str,
     stopping on validation loss (patience 2) with the best weights restored. ``fit`` replaces
     that: ``fit(model, features, labels, validation) -> dict`` (the split arrays as
     ``task.split_arrays`` gives them; ``validation`` is ``(features, labels)`` or ``None``)
-    trains ``model`` in place and returns what the report
-    should add (the sentiment recipe solves its TF-IDF logistic regression exactly). Runs
-    outside the training strategy, on the chief only (the trainer calls a task's
-    ``train_baseline`` there).
+    trains ``model`` in place and returns what the report should add (the sentiment recipe
+    solves its TF-IDF logistic regression exactly). Runs outside the training strategy, on the
+    chief only (the trainer calls a task's ``train_baseline`` there).
 
     Returns:
         ``{"model": name, "accuracy", "macro_f1"}`` on test, ``val_accuracy`` and
@@ -381,8 +380,9 @@ class BaselineTrainConfig(TrainConfig):
     """``train`` of the recipes that train a baseline first (sentiment, speech).
 
     Args:
-        prefer_baseline: when the baseline (``train_baseline``) beats the trained model on the
-            validation split (macro-F1, else accuracy), save, evaluate and export the baseline
+        prefer_baseline: when the baseline (``train_baseline``) clearly beats the trained model
+            on the validation split (macro-F1, else accuracy; :func:`choose_exported_model`
+            says what "clearly" means), save, evaluate and export the baseline
             instead; ``evaluation.json`` (``baseline.exported``) and the model card say so, with
             both models' scores. The choice is made on validation, as early stopping chooses an
             epoch, never on test. ``False`` always exports the configured model (the verdict is
@@ -391,7 +391,8 @@ class BaselineTrainConfig(TrainConfig):
             IDF weights in its config, so a preset of it round-trips).
         ensemble_baseline: also score the average of the two models' probabilities
             (:func:`kerazoo.zoo.ensemble.probability_ensemble`: one model holding both, taking
-            the same raw input) on validation, and export it when it beats each of them there.
+            the same raw input) on validation, and export it when it clearly beats the trained
+            model there (and, with ``prefer_baseline``, scores above the baseline).
             Defaults to ``False`` here; the sentiment recipe sets ``True``.
     """
 
@@ -502,8 +503,8 @@ def choose_exported_model(task: ClassificationTask, model, data: PreparedData,
     else:
         test = "" if ours_test is None else f"; {name} on test {ours_test:.4f}"
         baseline["verdict_line"] = (
-            f"The average of {name} and the baseline {baseline['model']} beats each on "
-            f"validation ({key} {best:.4f} vs {ours:.4f} and {theirs:.4f}{test}): exported "
-            "the ensemble, one model holding both (train.ensemble_baseline=true; set it to "
-            f"false to export {name} alone).")
+            f"The average of {name} and the baseline {baseline['model']} beats {name} on "
+            f"validation ({key} {best:.4f} vs {ours:.4f}; the baseline alone {theirs:.4f}"
+            f"{test}): exported the ensemble, one model holding both "
+            f"(train.ensemble_baseline=true; set it to false to export {name} alone).")
     return chosen

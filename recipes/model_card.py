@@ -33,7 +33,7 @@ def write(run_dir: Path, config, data, report: dict, input_description: str = ""
         title = f"{config.model.name} + {baseline['model']}"
         exported = (f"- **Exported model**: the average of the probabilities of the configured "
                     f"`{config.model.name}` and the baseline `{baseline['model']}`, one model "
-                    "holding both: it scored higher on validation than each alone "
+                    "holding both: it scored clearly higher on validation than the model alone "
                     "(`train.ensemble_baseline`); the test metrics below are the average's.\n")
     text = f"""# Model card: {title} for {config.task}
 
