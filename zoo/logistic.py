@@ -6,7 +6,7 @@ early stopping), it is not that model: Adam moves every weight at about the lear
 whatever its gradient's size, so the n-grams seen once or twice (most of them, on short real
 posts) learn as fast as the words that carry the label, and validation loss rises from the first
 epoch. On a noisy 3-class set of short posts (``benchmarks/sentiment_model_choice.py``) that
-reached macro-F1 0.21 (the majority class) where scikit-learn's solver reached 0.57 on the same
+reached macro-F1 0.21 (the majority class) where scikit-learn's solver reached 0.55 on the same
 features. :func:`fit_logistic_regression` minimises the same objective as scikit-learn, mean
 cross-entropy + ``l2 * ||W||^2`` (``l2 = 1 / (2 C n)``), with L-BFGS on the sparse TF-IDF rows,
 for a few ``C`` (the regularisation path, each fit starting from the previous one), keeps the
@@ -68,8 +68,8 @@ def fit_logistic_regression(model, texts: Sequence[str], labels, *, validation=N
     held_out = _tfidf_rows(model, validation[0]) if validation is not None else None
     for strength in sorted(candidates):
         l2 = 1.0 / (2.0 * strength * len(labels))
-        params, used = _lbfgs(lambda p, l2=l2: objective(tf.constant(p), tf.constant(l2, tf.float64)),
-                              params, max_iterations, tolerance)
+        params, used = _lbfgs(lambda p, l2=l2: objective(p, l2), params, max_iterations,
+                              tolerance)
         iterations += used
         fitted[strength] = params.copy()
         if held_out is not None:
@@ -109,7 +109,7 @@ def _objective(features, labels, shape):
     @tf.function(reduce_retracing=True)
     def loss_and_gradient(params, l2):
         kernel = tf.reshape(params[:size], shape)
-        logits = tf.sparse.sparse_dense_matmul(features, kernel) + params[size:]
+        logits = _logits(features, params, shape)
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
         delta = (tf.nn.softmax(logits) - tf.one_hot(labels, shape[1], dtype=tf.float64)) / count
         kernel_gradient = tf.sparse.sparse_dense_matmul(features, delta, adjoint_a=True)
@@ -117,19 +117,25 @@ def _objective(features, labels, shape):
                               tf.reduce_sum(delta, axis=0)], axis=0)
         return loss + l2 * tf.reduce_sum(kernel * kernel), gradient
 
-    def call(params, l2):
-        loss, gradient = loss_and_gradient(params, l2)
+    def call(params: np.ndarray, l2: float):
+        loss, gradient = loss_and_gradient(tf.constant(params), tf.constant(l2, tf.float64))
         return float(loss), gradient.numpy()
 
     return call
 
 
-def _log_loss(features, labels, params, shape) -> float:
+def _logits(features, params, shape):
+    """``features @ kernel + bias`` with both packed in the flat ``params``."""
     import tensorflow as tf
 
     size = shape[0] * shape[1]
-    logits = (tf.sparse.sparse_dense_matmul(features, tf.constant(params[:size].reshape(shape)))
-              + params[size:])
+    return tf.sparse.sparse_dense_matmul(features, tf.reshape(params[:size], shape)) + params[size:]
+
+
+def _log_loss(features, labels, params, shape) -> float:
+    import tensorflow as tf
+
+    logits = _logits(features, tf.constant(params), shape)
     return float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)))
 
 
